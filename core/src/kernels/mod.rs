@@ -1,0 +1,7 @@
+//! Numeric kernels. Each comes as a plain scalar reference (`*_reference`, the definition the
+//! tests trust) and a SIMD-friendly form that LLVM vectorizes on any target; the hot ones also
+//! have x86 variants selected at run time through [`Dispatch`].
+
+pub mod isa;
+
+pub use isa::{Dispatch, Isa};

@@ -1,0 +1,1 @@
+//! Elementary functions behind one trait (placeholder until written).

@@ -1,0 +1,1 @@
+//! Seeded PRNG (placeholder until written).

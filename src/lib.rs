@@ -1,0 +1,1 @@
+//! edgeml: property tests and benchmarks of the workspace.

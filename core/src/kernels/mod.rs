@@ -2,6 +2,12 @@
 //! tests trust) and a SIMD-friendly form that LLVM vectorizes on any target; the hot ones also
 //! have x86 variants selected at run time through [`Dispatch`].
 
+pub mod activation;
+pub mod axpy;
+pub mod distance;
+pub mod dot;
+pub mod gemm;
 pub mod isa;
+pub mod softmax;
 
 pub use isa::{Dispatch, Isa};

@@ -1,0 +1,1 @@
+//! activation kernel (to be written).

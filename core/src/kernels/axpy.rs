@@ -1,0 +1,1 @@
+//! axpy kernel (to be written).

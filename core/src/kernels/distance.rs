@@ -1,0 +1,1 @@
+//! distance kernel (to be written).

@@ -1,0 +1,1 @@
+//! dot kernel (to be written).

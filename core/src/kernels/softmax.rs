@@ -1,0 +1,1 @@
+//! softmax kernel (to be written).

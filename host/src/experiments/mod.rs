@@ -1,0 +1,40 @@
+//! Experiments: each reproduces one piece of the seeds and runs alone (`edgeml <name>`) or as
+//! part of `edgeml reproduce`, writing a Markdown section, key figures as JSON, and plots.
+
+use std::path::PathBuf;
+
+use crate::datasets::DataConfig;
+
+/// Everything an experiment needs from the command line and the report being written.
+pub struct RunContext {
+    /// Where the datasets are looked for.
+    pub data: DataConfig,
+    /// The report folder (`report/` by default); plots are written here.
+    pub out_dir: PathBuf,
+    /// Smaller sizes and fewer repetitions, for tests and smoke runs.
+    pub quick: bool,
+    /// Seed for every random choice the experiment makes.
+    pub seed: u64,
+}
+
+/// What an experiment hands back to the report writer.
+pub struct ExperimentReport {
+    /// Markdown body of the experiment's section in REPORT.md (without its heading).
+    pub markdown: String,
+    /// Key figures under stable keys, written to `report/<name>.json`.
+    pub figures: serde_json::Value,
+    /// Plot files written into `out_dir`, relative to it.
+    pub plots: Vec<PathBuf>,
+    /// Which data it ran on, in words (e.g. "Fashion-MNIST (/usr/share/...)" or "synthetic").
+    pub data_source: String,
+}
+
+/// One reproducible experiment.
+pub trait Experiment {
+    /// Short name: the subcommand, and the JSON file name `report/<name>.json`.
+    fn name(&self) -> &'static str;
+    /// Section heading in REPORT.md.
+    fn title(&self) -> &'static str;
+    /// Runs the experiment, showing progress on stderr.
+    fn run(&self, ctx: &RunContext) -> anyhow::Result<ExperimentReport>;
+}

@@ -14,7 +14,9 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod eval;
 pub mod kernels;
+pub mod knn;
 pub mod math;
 pub mod rng;
 pub mod scalar;

@@ -3,6 +3,44 @@
 //!
 //! The same seed gives the same sequence on every target, so an experiment run on a host and a
 //! training run on a microcontroller draw identical numbers.
+//!
+//! [`pcg64::Pcg64Numpy`] reproduces numpy's `default_rng` bit for bit, and [`UniformSource`]
+//! lets splits and baselines draw from either generator.
+
+pub mod pcg64;
+
+pub use pcg64::Pcg64Numpy;
+
+/// A source of uniform draws, as the splits and random baselines need them.
+pub trait UniformSource {
+    /// A uniform `f64` in `[0, 1)`.
+    fn uniform_f64(&mut self) -> f64;
+    /// A uniform index in `[0, bound)`; 0 when `bound` is 0.
+    fn index_below(&mut self, bound: usize) -> usize;
+}
+
+impl UniformSource for Rng {
+    fn uniform_f64(&mut self) -> f64 {
+        Rng::uniform_f64(self)
+    }
+
+    fn index_below(&mut self, bound: usize) -> usize {
+        self.below_usize(bound)
+    }
+}
+
+impl UniformSource for Pcg64Numpy {
+    /// numpy's `random()`.
+    fn uniform_f64(&mut self) -> f64 {
+        self.random()
+    }
+
+    /// numpy's `integers(0, bound)`.
+    fn index_below(&mut self, bound: usize) -> usize {
+        let high = i64::try_from(bound).unwrap_or(i64::MAX);
+        usize::try_from(self.integers(0, high)).unwrap_or(0)
+    }
+}
 
 /// xoshiro128++ state (128 bits). Not cryptographic.
 #[derive(Clone, Debug)]

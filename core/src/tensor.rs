@@ -342,6 +342,11 @@ impl<'a, T> TensorViewMut<'a, T> {
         self.data
     }
 
+    /// Gives up the view and returns the backing slice with its full lifetime.
+    pub fn into_data(self) -> &'a mut [T] {
+        self.data
+    }
+
     /// Mutable element at `index`, or an error when out of range.
     pub fn get_mut(&mut self, index: &[usize]) -> Result<&mut T> {
         let offset = self.shape.offset(&self.strides, index)?;

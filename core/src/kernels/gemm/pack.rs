@@ -1,0 +1,94 @@
+//! Packing: copies a block of A or B into contiguous micro-panels, widening to f32 and padding
+//! the ragged edge with zeros, so the microkernel streams through memory with unit stride.
+//!
+//! A block (rows `i0..i0+mc`, depth `p0..p0+kc`) becomes ⌈mc/MR⌉ panels of `kc × MR` values
+//! (depth-major); a B block (depth `p0..p0+kc`, columns `j0..j0+nc`) becomes ⌈nc/NR⌉ panels of
+//! `kc × NR` values.
+
+use core::mem::MaybeUninit;
+
+use super::Operand;
+use crate::scalar::Scalar;
+
+/// The first `len` values of `buf`, all of which the caller has written.
+///
+/// # Safety
+/// Every element of `buf[..len]` must be initialized, and `len <= buf.len()`.
+unsafe fn written(buf: &[MaybeUninit<f32>], len: usize) -> &[f32] {
+    // SAFETY: the caller guarantees the prefix is initialized; MaybeUninit<f32> has f32's layout.
+    unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<f32>(), len) }
+}
+
+/// Packs A[i0.., p0..] (mc×kc) into `dst` as MR-row panels and returns the packed
+/// `⌈mc/MR⌉·MR·kc` values (empty if `dst` is too small to hold them).
+pub(super) fn pack_a<'d, S: Scalar, const MR: usize>(
+    a: &Operand<'_, S>,
+    (i0, mc): (usize, usize),
+    (p0, kc): (usize, usize),
+    dst: &'d mut [MaybeUninit<f32>],
+) -> &'d [f32] {
+    let panels = mc.div_ceil(MR);
+    let mut chunks = dst.chunks_exact_mut(MR);
+    for panel in 0..panels {
+        let row0 = i0 + panel * MR;
+        let rows = MR.min(i0 + mc - row0);
+        for p in p0..p0 + kc {
+            let Some(out) = chunks.next() else {
+                return &[];
+            };
+            let base = p * a.col_stride;
+            for (r, slot) in out.iter_mut().enumerate() {
+                slot.write(if r < rows {
+                    a.data
+                        .get((row0 + r) * a.row_stride + base)
+                        .map_or(0.0, |v| v.to_f32())
+                } else {
+                    0.0
+                });
+            }
+        }
+    }
+    // SAFETY: the loops above wrote all `panels · kc` chunks of MR values, in order.
+    unsafe { written(dst, panels * MR * kc) }
+}
+
+/// Packs B[p0.., j0..] (kc×nc) into `dst` as NR-column panels and returns the packed
+/// `⌈nc/NR⌉·NR·kc` values (empty if `dst` is too small to hold them).
+pub(super) fn pack_b<'d, S: Scalar, const NR: usize>(
+    b: &Operand<'_, S>,
+    (p0, kc): (usize, usize),
+    (j0, nc): (usize, usize),
+    dst: &'d mut [MaybeUninit<f32>],
+) -> &'d [f32] {
+    let panels = nc.div_ceil(NR);
+    let mut chunks = dst.chunks_exact_mut(NR);
+    for panel in 0..panels {
+        let col0 = j0 + panel * NR;
+        let cols = NR.min(j0 + nc - col0);
+        for p in p0..p0 + kc {
+            let Some(out) = chunks.next() else {
+                return &[];
+            };
+            let base = p * b.row_stride;
+            if b.col_stride == 1 && cols == NR {
+                if let Some(src) = b.data.get(base + col0..base + col0 + NR) {
+                    for (slot, v) in out.iter_mut().zip(src) {
+                        slot.write(v.to_f32());
+                    }
+                    continue;
+                }
+            }
+            for (j, slot) in out.iter_mut().enumerate() {
+                slot.write(if j < cols {
+                    b.data
+                        .get(base + (col0 + j) * b.col_stride)
+                        .map_or(0.0, |v| v.to_f32())
+                } else {
+                    0.0
+                });
+            }
+        }
+    }
+    // SAFETY: the loops above wrote all `panels · kc` chunks of NR values, in order.
+    unsafe { written(dst, panels * NR * kc) }
+}

@@ -1,0 +1,54 @@
+//! The portable microkernel: a 4×8 tile of f32 accumulators in plain Rust, written so LLVM
+//! keeps them in vector registers on any target (SSE2 on x86-64, NEON on aarch64; scalar FPU
+//! code on a Cortex-M4F). Its blocks keep the stack scratch at 24 KiB for small devices.
+
+use core::mem::MaybeUninit;
+
+use super::blocked::{run, Blocking, Scratch};
+use super::{Operand, Output};
+use crate::scalar::Scalar;
+
+const MR: usize = 4;
+const NR: usize = 8;
+const BLOCKING: Blocking = Blocking {
+    mc: 32,
+    kc: 64,
+    nc: 64,
+};
+
+/// Stack bytes the portable path uses for packing: (32·64 + 64·64)·4 = 24 KiB.
+pub const PORTABLE_SCRATCH_BYTES: usize = (A_SCRATCH + B_SCRATCH) * 4;
+const A_SCRATCH: usize = BLOCKING.mc * BLOCKING.kc;
+const B_SCRATCH: usize = BLOCKING.kc * BLOCKING.nc;
+
+fn tile(kc: usize, a: &[f32], b: &[f32], acc: &mut [f32]) {
+    let mut sum = [[0.0f32; NR]; MR];
+    for (a_col, b_row) in a.chunks_exact(MR).zip(b.chunks_exact(NR)).take(kc) {
+        for (sum_row, &a_value) in sum.iter_mut().zip(a_col) {
+            for (s, &b_value) in sum_row.iter_mut().zip(b_row) {
+                *s += a_value * b_value;
+            }
+        }
+    }
+    for (out, sum_row) in acc.chunks_exact_mut(NR).zip(&sum) {
+        out.copy_from_slice(sum_row);
+    }
+}
+
+/// C ← α·A·B + β·C with the portable microkernel.
+pub(super) fn gemm<S: Scalar>(
+    alpha: f32,
+    a: &Operand<'_, S>,
+    b: &Operand<'_, S>,
+    beta: f32,
+    c: &mut Output<'_>,
+) {
+    let mut a_scratch = [MaybeUninit::<f32>::uninit(); A_SCRATCH];
+    let mut b_scratch = [MaybeUninit::<f32>::uninit(); B_SCRATCH];
+    let scratch = Scratch {
+        a: &mut a_scratch,
+        b: &mut b_scratch,
+    };
+    // SAFETY: the portable tile is plain Rust, safe on every CPU.
+    unsafe { run::<S, MR, NR>(tile, &BLOCKING, (alpha, a, b), beta, c, scratch) }
+}

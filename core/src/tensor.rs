@@ -342,6 +342,28 @@ impl<'a, T> TensorViewMut<'a, T> {
         self.data
     }
 
+    /// Row `i` of a matrix view as a mutable slice; needs a column stride of 1.
+    pub fn row_mut(&mut self, i: usize) -> Result<&mut [T]> {
+        let (rows, cols) = self.shape.as_matrix()?;
+        if self.strides[1] != 1 && cols > 1 {
+            return Err(Error::InvalidParameter {
+                name: "row_mut() needs a column stride of 1",
+            });
+        }
+        if i >= rows {
+            return Err(Error::ShapeMismatch {
+                expected: rows,
+                found: i,
+            });
+        }
+        let start = i * self.strides[0];
+        let available = self.data.len();
+        self.data.get_mut(start..start + cols).ok_or(Error::BufferTooSmall {
+            needed: start + cols,
+            available,
+        })
+    }
+
     /// Gives up the view and returns the backing slice with its full lifetime.
     pub fn into_data(self) -> &'a mut [T] {
         self.data

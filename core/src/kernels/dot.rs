@@ -1,1 +1,64 @@
-//! dot kernel (to be written).
+//! Dot product Σ aᵢ·bᵢ of two equal-length vectors.
+
+use super::isa::{Dispatch, Isa};
+use super::lanes::dot_lanes;
+use crate::error::{ensure_len, Result};
+use crate::scalar::Scalar;
+
+/// Σ aᵢ·bᵢ summed left to right in f32: the reference. `Err(ShapeMismatch)` on unequal lengths.
+pub fn dot_reference(a: &[f32], b: &[f32]) -> Result<f32> {
+    ensure_len(a.len(), b.len())?;
+    Ok(a.iter().zip(b).map(|(x, y)| x * y).sum())
+}
+
+/// Σ aᵢ·bᵢ in 32 independent lanes (vectorized by LLVM for the compile target).
+/// `Err(ShapeMismatch)` on unequal lengths.
+pub fn dot(a: &[f32], b: &[f32]) -> Result<f32> {
+    ensure_len(a.len(), b.len())?;
+    Ok(dot_lanes(a, b))
+}
+
+/// [`dot`] compiled for the variant `dispatch` selects (AVX2+FMA or AVX-512 on x86-64).
+pub fn dot_dispatch(dispatch: Dispatch, a: &[f32], b: &[f32]) -> Result<f32> {
+    ensure_len(a.len(), b.len())?;
+    Ok(match dispatch.isa() {
+        Isa::Portable => dot_lanes(a, b),
+        // SAFETY: the Dispatch token certifies the CPU features.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { dot_avx2(a, b) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { dot_avx512(a, b) },
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    dot_lanes(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn dot_avx512(a: &[f32], b: &[f32]) -> f32 {
+    dot_lanes(a, b)
+}
+
+/// Σ aᵢ·bᵢ with `S` storage (f32, f16, bf16): each element widened to f32, products and sums
+/// in f32. `Err(ShapeMismatch)` on unequal lengths.
+pub fn dot_mixed<S: Scalar>(a: &[S], b: &[S]) -> Result<f32> {
+    ensure_len(a.len(), b.len())?;
+    const BLOCK: usize = 64;
+    let mut wide_a = [0.0f32; BLOCK];
+    let mut wide_b = [0.0f32; BLOCK];
+    let mut total = 0.0f32;
+    for (x, y) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
+        for (w, v) in wide_a.iter_mut().zip(x) {
+            *w = v.to_f32();
+        }
+        for (w, v) in wide_b.iter_mut().zip(y) {
+            *w = v.to_f32();
+        }
+        total += dot_lanes(&wide_a[..x.len()], &wide_b[..y.len()]);
+    }
+    Ok(total)
+}

@@ -8,6 +8,7 @@ pub mod distance;
 pub mod dot;
 pub mod gemm;
 pub mod isa;
+mod lanes;
 pub mod softmax;
 
 pub use isa::{Dispatch, Isa};

@@ -1,12 +1,16 @@
 //! The one distance function of k-NN search, shared by brute force and the kd-tree so both
 //! see bit-identical distances.
 //!
-//! Per-feature terms are accumulated in [`LANES`] independent lanes (a shape LLVM turns into
-//! vector code), the lanes are then summed pairwise, and the tail is added last. Every term is
-//! non-negative and every rounding step monotone, so the result is never smaller than any
-//! single term — the property the kd-tree's pruning bound relies on.
+//! Squared L2 is the kernel [`crate::kernels::distance::squared_l2`]; L1 accumulates in
+//! [`LANES`] independent lanes (a shape LLVM turns into vector code), sums the lanes pairwise
+//! and adds the tail last. In both, every term is non-negative and every rounding step
+//! monotone, so the result is never smaller than any single term — the property the kd-tree's
+//! pruning bound relies on.
 
-/// Number of independent accumulators.
+use crate::error::{ensure_len, Result};
+use crate::kernels::distance::squared_l2;
+
+/// Number of independent accumulators of the L1 distance.
 pub const LANES: usize = 8;
 
 /// Which distance ranks the neighbours.
@@ -38,18 +42,20 @@ impl Metric {
     }
 }
 
-/// Distance between `a` and `b` under `metric`, over their common length (callers pass equal
-/// lengths).
+/// Distance between `a` and `b` under `metric`; `Err(ShapeMismatch)` on unequal lengths.
 #[inline]
-pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> Result<f32> {
     match metric {
-        Metric::SquaredL2 => accumulate(a, b, |d| d * d),
-        Metric::L1 => accumulate(a, b, f32::abs),
+        Metric::SquaredL2 => squared_l2(a, b),
+        Metric::L1 => {
+            ensure_len(a.len(), b.len())?;
+            Ok(l1_lanes(a, b))
+        }
     }
 }
 
 #[inline(always)]
-fn accumulate(a: &[f32], b: &[f32], term: impl Fn(f32) -> f32) -> f32 {
+fn l1_lanes(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; LANES];
     let a_chunks = a.chunks_exact(LANES);
     let b_chunks = b.chunks_exact(LANES);
@@ -57,12 +63,12 @@ fn accumulate(a: &[f32], b: &[f32], term: impl Fn(f32) -> f32) -> f32 {
     let b_tail = b_chunks.remainder();
     for (x, y) in a_chunks.zip(b_chunks) {
         for ((lane, &p), &q) in lanes.iter_mut().zip(x).zip(y) {
-            *lane += term(p - q);
+            *lane += (p - q).abs();
         }
     }
     let mut tail = 0.0f32;
     for (&p, &q) in a_tail.iter().zip(b_tail) {
-        tail += term(p - q);
+        tail += (p - q).abs();
     }
     let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
     ((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7)) + tail

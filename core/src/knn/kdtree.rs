@@ -144,7 +144,7 @@ impl<'a> KdTree<'a> {
                 })?;
                 top.push(Neighbor {
                     index: row as usize,
-                    distance: distance(metric, query, point),
+                    distance: distance(metric, query, point)?,
                 });
             }
             return Ok(());

@@ -290,7 +290,8 @@ fn hand_checked_one_dimensional_case() {
         ..two
     };
     assert_eq!(classifier.predict::<4>(&[0.5], l1, &mut votes), Ok(0));
-    let regressor = KnnRegressor::new(KnnIndex::BruteForce(points), &[0.0, 2.0, 4.0, 6.0, 8.0]).unwrap();
+    let regressor =
+        KnnRegressor::new(KnnIndex::BruteForce(points), &[0.0, 2.0, 4.0, 6.0, 8.0]).unwrap();
     assert_eq!(regressor.predict::<4>(&[1.0], two), Ok(3.0));
 }
 
@@ -306,7 +307,10 @@ fn bad_inputs_are_errors() {
     };
     assert_eq!(Points::new(&[], 0, 2).unwrap_err(), Error::Empty);
     assert_eq!(Points::new(&[], 2, 0).unwrap_err(), Error::Empty);
-    assert!(matches!(Points::new(&data, 2, 2), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        Points::new(&data, 2, 2),
+        Err(Error::ShapeMismatch { .. })
+    ));
     assert_eq!(
         Points::new(&[0.0, f32::NAN], 1, 2).unwrap_err(),
         Error::NonFinite { index: 1 }
@@ -327,7 +331,10 @@ fn bad_inputs_are_errors() {
     ));
     assert!(matches!(
         classifier.predict::<2>(&[0.0, 0.0], uniform(3), &mut votes),
-        Err(Error::CapacityExceeded { requested: 3, capacity: 2 })
+        Err(Error::CapacityExceeded {
+            requested: 3,
+            capacity: 2
+        })
     ));
     assert!(matches!(
         classifier.predict::<4>(&[0.0], uniform(1), &mut votes),
@@ -375,7 +382,10 @@ fn bad_inputs_are_errors() {
     let mut nodes = [KdNode::default(); 8];
     assert!(matches!(
         KdTree::build(points, 1, &mut permutation, &mut nodes),
-        Err(Error::ShapeMismatch { expected: 3, found: 2 })
+        Err(Error::ShapeMismatch {
+            expected: 3,
+            found: 2
+        })
     ));
     let mut permutation = [0u32; 3];
     let mut few = [KdNode::default(); 1];

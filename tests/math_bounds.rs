@@ -8,31 +8,9 @@ use edgeml_core::math::{
 };
 use proptest::prelude::*;
 
-/// erf in f64 by its Maclaurin series (|x| < 3) or the continued fraction of erfc (|x| ≥ 3):
-/// far more accurate than f32, independent of both backends.
-fn erf64(x: f64) -> f64 {
-    let z = x.abs();
-    let value = if z < 3.0 {
-        let mut term = z;
-        let mut sum = z;
-        for n in 1..200 {
-            term *= -z * z / n as f64;
-            let add = term / (2 * n + 1) as f64;
-            sum += add;
-            if add.abs() < 1e-17 * sum.abs() {
-                break;
-            }
-        }
-        sum * 2.0 / std::f64::consts::PI.sqrt()
-    } else {
-        let mut fraction = 0.0;
-        for n in (1..60).rev() {
-            fraction = (n as f64 / 2.0) / (z + fraction);
-        }
-        1.0 - (-z * z).exp() / std::f64::consts::PI.sqrt() / (z + fraction)
-    };
-    value.copysign(x)
-}
+mod common;
+
+use common::erf64;
 
 fn sweep(low: f32, high: f32, points: usize) -> impl Iterator<Item = f32> {
     (0..=points).map(move |i| low + (high - low) * (i as f32 / points as f32))

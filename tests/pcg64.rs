@@ -74,8 +74,14 @@ fn interleaved_integers_and_random_match_numpy() {
     let mut generator = Pcg64Numpy::new(42);
     let first: Vec<i64> = (0..7).map(|_| generator.integers(0, 6)).collect();
     assert_eq!(first, [0, 4, 3, 2, 2, 5, 0]);
-    assert_eq!(generator.random().to_bits(), 0.09417734788764953f64.to_bits());
-    assert_eq!(generator.random().to_bits(), 0.9756223516367559f64.to_bits());
+    assert_eq!(
+        generator.random().to_bits(),
+        0.09417734788764953f64.to_bits()
+    );
+    assert_eq!(
+        generator.random().to_bits(),
+        0.9756223516367559f64.to_bits()
+    );
     let second: Vec<usize> = (0..3).map(|_| generator.index_below(6)).collect();
     assert_eq!(second, [4, 4, 4]);
     let wide: Vec<i64> = (0..2).map(|_| generator.integers(0, 1 << 40)).collect();
@@ -91,8 +97,16 @@ fn lab_split_sizes_match_the_notebook() {
     let mut generator = Pcg64Numpy::new(42);
     let test_rows = (0..20640).filter(|_| generator.uniform_f64() < 0.2).count();
     assert_eq!(test_rows, 4144);
-    let train_rows = (0..16496).filter(|_| generator.uniform_f64() < 0.75).count();
+    let train_rows = (0..16496)
+        .filter(|_| generator.uniform_f64() < 0.75)
+        .count();
     assert_eq!(train_rows, 12368);
-    assert_eq!(generator.random().to_bits(), 0.6601436229856382f64.to_bits());
-    assert_eq!(generator.random().to_bits(), 0.9518691910755592f64.to_bits());
+    assert_eq!(
+        generator.random().to_bits(),
+        0.6601436229856382f64.to_bits()
+    );
+    assert_eq!(
+        generator.random().to_bits(),
+        0.9518691910755592f64.to_bits()
+    );
 }

@@ -41,7 +41,7 @@ impl Activation {
             Activation::Relu => relu(x),
             Activation::Sigmoid => Exact::sigmoid(x),
             Activation::Tanh => Exact::tanh(x),
-            Activation::Gelu => 0.5 * x * (1.0 + Exact::erf(x * FRAC_1_SQRT_2)),
+            Activation::Gelu => gelu(x, Exact::erf(x * FRAC_1_SQRT_2)),
         }
     }
 
@@ -71,7 +71,7 @@ impl Activation {
             Activation::Relu => relu(x),
             Activation::Sigmoid => fast_sigmoid(x),
             Activation::Tanh => fast_tanh(x),
-            Activation::Gelu => 0.5 * x * (1.0 + fast_erf(x * FRAC_1_SQRT_2)),
+            Activation::Gelu => gelu(x, fast_erf(x * FRAC_1_SQRT_2)),
         }
     }
 
@@ -114,6 +114,15 @@ fn step(x: f32) -> f32 {
     } else {
         0.0
     }
+}
+
+/// ½x(1 + erf(x/√2)) given the erf; at −∞ the product is ∞·0, whose limit is 0.
+#[inline(always)]
+fn gelu(x: f32, erf: f32) -> f32 {
+    if x == f32::NEG_INFINITY {
+        return 0.0;
+    }
+    0.5 * x * (1.0 + erf)
 }
 
 /// Φ(x) + x·φ(x), given Φ(x) and e^(−x²/2). At ±∞ the product term is 0·∞; its limit is 0.

@@ -20,7 +20,7 @@ mod x86;
 
 use crate::error::Result;
 use crate::kernels::isa::{Dispatch, Isa};
-use crate::scalar::Scalar;
+use crate::scalar::BulkConvert;
 use crate::tensor::{TensorView, TensorViewMut};
 
 pub use portable::PORTABLE_SCRATCH_BYTES;
@@ -110,7 +110,7 @@ pub fn gemm(
 /// and converted to f32 while packing, so every product and sum is f32; C is f32 m×n.
 ///
 /// Errors as [`gemm`].
-pub fn gemm_mixed<S: Scalar>(
+pub fn gemm_mixed<S: BulkConvert>(
     dispatch: Dispatch,
     alpha: f32,
     a: TensorView<'_, S>,

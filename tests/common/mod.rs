@@ -1,0 +1,60 @@
+//! Shared by the property tests: the kernel variants this CPU runs and f64 references.
+// Each test crate uses only part of this module.
+#![allow(dead_code)]
+
+use edgeml_core::kernels::{Dispatch, Isa};
+
+/// Every variant compiled in whose CPU features are present, each as a dispatch token.
+/// Variants the CPU lacks are named on stderr, so a run on a smaller CPU says what it skipped.
+pub fn dispatches() -> Vec<Dispatch> {
+    Isa::ALL
+        .iter()
+        .copied()
+        .filter(|&isa| {
+            let supported = match isa {
+                Isa::Portable => true,
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2Fma => {
+                    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+                }
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => is_x86_feature_detected!("avx512f"),
+            };
+            if !supported {
+                eprintln!("skipping kernel variant {}: CPU lacks it", isa.name());
+            }
+            supported
+        })
+        // SAFETY: the filter checked each variant's features on this CPU.
+        .map(|isa| unsafe { Dispatch::new_unchecked(isa) })
+        .collect()
+}
+
+/// Unit roundoff of f32.
+pub const U32: f64 = f32::EPSILON as f64 / 2.0;
+
+/// erf in f64, independent of libm and of the kernels: the Maclaurin series below 3 (terms stay
+/// small there) and the continued fraction of erfc above. Accurate to ~1e-15.
+pub fn erf64(x: f64) -> f64 {
+    let z = x.abs();
+    let value = if z < 3.0 {
+        let mut term = z;
+        let mut sum = z;
+        for n in 1..200 {
+            term *= -z * z / n as f64;
+            let add = term / (2 * n + 1) as f64;
+            sum += add;
+            if add.abs() < 1e-17 * sum.abs() {
+                break;
+            }
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    } else {
+        let mut fraction = 0.0;
+        for n in (1..60).rev() {
+            fraction = (n as f64 / 2.0) / (z + fraction);
+        }
+        1.0 - (-z * z).exp() / std::f64::consts::PI.sqrt() / (z + fraction)
+    };
+    value.copysign(x)
+}

@@ -227,7 +227,7 @@ proptest! {
         k in 0usize..20,
         labels in prop::collection::vec(0u32..4, 0..12),
     ) {
-        let rows = if cols == 0 { 0 } else { data.len() / cols };
+        let rows = data.len().checked_div(cols).unwrap_or(0);
         let Ok(points) = Points::new(&data[..rows * cols], rows, cols) else { return Ok(()); };
         let mut permutation = vec![0u32; rows];
         let mut nodes = vec![KdNode::default(); KdTree::node_count(rows, 2).unwrap()];
@@ -393,7 +393,7 @@ fn bad_inputs_are_errors() {
         KdTree::build(points, 1, &mut permutation, &mut few),
         Err(Error::BufferTooSmall { .. })
     ));
-    let mut nothing = [KdNode::default(); 0];
+    let mut nothing: [KdNode; 0] = [];
     assert!(matches!(
         KnnIndex::new(points, Search::KdTree, &mut [], &mut nothing),
         Err(Error::ShapeMismatch { .. })

@@ -217,7 +217,11 @@ impl<'a, T> TensorView<'a, T> {
 
     /// True when the view is row-major with no gaps, so [`TensorView::as_slice`] succeeds.
     pub fn is_contiguous(&self) -> bool {
-        self.strides[..self.shape.rank()] == self.shape.row_major_strides()[..self.shape.rank()]
+        let row_major = self.shape.row_major_strides();
+        // A dimension of length 1 is never stepped along, so its stride does not matter.
+        (0..self.shape.rank()).all(|axis| {
+            self.shape.dims()[axis] == 1 || self.strides[axis] == row_major[axis]
+        })
     }
 
     /// The elements in row-major order as one slice, when the view is contiguous.

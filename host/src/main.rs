@@ -1,1 +1,94 @@
-fn main() {}
+//! `edgeml`: inspect datasets, run experiments, and write the report.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+use edgeml_host::datasets::{inventory, DataConfig};
+use edgeml_host::experiments::{self, bench, Experiment, RunContext};
+use edgeml_host::report::writer;
+
+/// Edge-ML workspace tool: datasets, experiments and reports.
+#[derive(Parser, Debug)]
+#[command(name = "edgeml", version, about)]
+struct Cli {
+    /// Report folder (REPORT.md, <experiment>.json, plots).
+    #[arg(long, global = true, default_value = "report")]
+    out: PathBuf,
+    /// Smaller sizes and fewer repetitions.
+    #[arg(long, global = true)]
+    quick: bool,
+    /// Seed for every random choice.
+    #[arg(long, global = true, default_value_t = 42)]
+    seed: u64,
+    #[command(flatten)]
+    data: DataConfig,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List each dataset: where it was looked for, found or not, rows, SHA-256 of its files.
+    Datasets {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every experiment in order and write the full report.
+    Reproduce,
+    /// Kernel benchmarks (gemm, dot, softmax) per kernel variant.
+    Bench(bench::BenchArgs),
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let ctx = RunContext {
+        data: cli.data,
+        out_dir: cli.out,
+        quick: cli.quick,
+        seed: cli.seed,
+    };
+    let chosen: Vec<Box<dyn Experiment>> = match cli.command {
+        Command::Datasets { json } => {
+            let entries = inventory::survey(&ctx.data);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                print!("{}", inventory::render(&entries));
+            }
+            return Ok(());
+        }
+        Command::Reproduce => experiments::registry(),
+        Command::Bench(args) => vec![Box::new(bench::Bench::new(args))],
+    };
+    let outcomes = writer::run_all(&chosen, &ctx)?;
+    eprintln!(
+        "report written to {}",
+        ctx.out_dir.join("REPORT.md").display()
+    );
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.result.is_err())
+        .map(|o| o.name)
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} experiments failed: {}",
+            failed.len(),
+            outcomes.len(),
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -84,7 +84,11 @@ impl DataConfig {
             return vec![dir.clone()];
         }
         let sub = source.subdir();
-        let workspace_shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets");
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let workspace_shared = match manifest.parent().and_then(Path::parent) {
+            Some(above_workspace) => above_workspace.join("shared/datasets"),
+            None => manifest.join("../../shared/datasets"),
+        };
         let mut dirs: Vec<PathBuf> = self.data_dir.iter().map(|root| root.join(sub)).collect();
         dirs.extend([
             Path::new("/usr/share/datasets").join(sub),

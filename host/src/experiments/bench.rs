@@ -364,7 +364,13 @@ fn plot_gemm(path: &std::path::Path, gemm_table: &Table) -> Result<()> {
             points: row.iter().map(|(&n, &g)| (n as f64, g)).collect(),
         })
         .collect();
-    crate::report::plot::line_plot(path, "gemm throughput, one thread", "n (n×n×n)", "GFLOP/s", &series)
+    crate::report::plot::line_plot(
+        path,
+        "gemm throughput, one thread",
+        "n (n×n times n×n)",
+        "GFLOP/s",
+        &series,
+    )
 }
 
 fn isa_names(isas: &[Isa]) -> Vec<&'static str> {

@@ -38,3 +38,11 @@ pub trait Experiment {
     /// Runs the experiment, showing progress on stderr.
     fn run(&self, ctx: &RunContext) -> anyhow::Result<ExperimentReport>;
 }
+
+pub mod bench;
+
+/// Every registered experiment, in the order `edgeml reproduce` runs them, with default
+/// options (each reads `RunContext::quick` for its smaller sizes).
+pub fn registry() -> Vec<Box<dyn Experiment>> {
+    vec![Box::new(bench::Bench::new(bench::BenchArgs::default()))]
+}

@@ -1,0 +1,7 @@
+//! The edgeml host library behind the `edgeml` command: dataset loaders, experiments, CPU
+//! detection, and the report writer.
+
+pub mod cpu;
+pub mod datasets;
+pub mod experiments;
+pub mod report;

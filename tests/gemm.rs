@@ -10,6 +10,7 @@ mod common;
 
 use common::{dispatches, U32};
 use edgeml_core::kernels::gemm::{gemm, gemm_mixed, gemm_mixed_reference, gemm_reference};
+use edgeml_core::scalar::BulkConvert;
 use edgeml_core::{Error, Scalar, Shape, TensorView, TensorViewMut};
 use half::{bf16, f16};
 use proptest::prelude::*;
@@ -98,14 +99,24 @@ impl Problem {
     /// Runs `product` on this problem's operands stored as `S`, returning C.
     fn run<S: Scalar>(
         &self,
-        product: impl Fn(f32, TensorView<'_, S>, TensorView<'_, S>, f32, TensorViewMut<'_, f32>) -> edgeml_core::Result<()>,
+        product: impl Fn(
+            f32,
+            TensorView<'_, S>,
+            TensorView<'_, S>,
+            f32,
+            TensorViewMut<'_, f32>,
+        ) -> edgeml_core::Result<()>,
     ) -> Vec<f32> {
         let a: Vec<S> = self.a.iter().map(|&v| S::from_f32(v)).collect();
         let b: Vec<S> = self.b.iter().map(|&v| S::from_f32(v)).collect();
         let mut c = self.c.clone();
         let stride = c_stride(self.n, self.pad);
-        let out = TensorViewMut::with_strides(&mut c, Shape::matrix(self.m, self.n).unwrap(), [stride, 1, 0, 0])
-            .unwrap();
+        let out = TensorViewMut::with_strides(
+            &mut c,
+            Shape::matrix(self.m, self.n).unwrap(),
+            [stride, 1, 0, 0],
+        )
+        .unwrap();
         product(
             self.alpha,
             Self::view(&a, self.m, self.k, self.a_transposed),
@@ -136,13 +147,24 @@ impl Problem {
                     magnitude += product.abs();
                 }
                 let alpha = self.alpha as f64;
-                let beta_term = if self.beta == 0.0 { 0.0 } else { self.beta as f64 * c0 as f64 };
+                let beta_term = if self.beta == 0.0 {
+                    0.0
+                } else {
+                    self.beta as f64 * c0 as f64
+                };
                 let expected = alpha * exact + beta_term;
-                let bound = (self.k + 2) as f64 * U32 * (alpha.abs() * magnitude + beta_term.abs()) + 1e-30;
+                let bound =
+                    (self.k + 2) as f64 * U32 * (alpha.abs() * magnitude + beta_term.abs()) + 1e-30;
                 prop_assert!(
                     (got as f64 - expected).abs() <= bound,
                     "{}: C[{}][{}] = {} but f64 gives {} (bound {:e}) for {:?}",
-                    label, i, j, got, expected, bound, (self.m, self.k, self.n, self.a_transposed, self.b_transposed)
+                    label,
+                    i,
+                    j,
+                    got,
+                    expected,
+                    bound,
+                    (self.m, self.k, self.n, self.a_transposed, self.b_transposed)
                 );
             }
         }
@@ -160,7 +182,7 @@ fn check_all_variants(p: &Problem) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
     fn small_products_match_f64(p in problem(40)) {
@@ -181,7 +203,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(6))]
+    #![proptest_config(ProptestConfig::with_cases(16))]
 
     /// Sizes that cross every block edge (MC = 96, KC = 256, NC = 256 on x86; 32/64/64 portable).
     #[test]
@@ -216,6 +238,50 @@ fn agrees_with_ndarray() {
     }
 }
 
+/// Mixed precision against ndarray's f32 `dot` of the inputs widened from `S`: small integers
+/// and quarters are exact in f16 and bf16, and every partial sum is exact in f32.
+fn mixed_agrees_with_ndarray<S: BulkConvert>() {
+    use ndarray::Array2;
+    for (m, k, n) in [(1, 1, 1), (13, 70, 40), (97, 300, 33)] {
+        let a = Array2::from_shape_fn((m, k), |(i, j)| ((i * 7 + j * 3) % 11) as f32 - 5.0);
+        let b = Array2::from_shape_fn((k, n), |(i, j)| ((i * 5 + j * 2) % 13) as f32 * 0.25);
+        let expected = a.dot(&b);
+        let a_s: Vec<S> = a.iter().map(|&v| S::from_f32(v)).collect();
+        let b_s: Vec<S> = b.iter().map(|&v| S::from_f32(v)).collect();
+        for dispatch in dispatches() {
+            let mut c = vec![f32::NAN; m * n];
+            gemm_mixed(
+                dispatch,
+                1.0,
+                TensorView::matrix(&a_s, m, k).unwrap(),
+                TensorView::matrix(&b_s, k, n).unwrap(),
+                0.0,
+                TensorViewMut::matrix(&mut c, m, n).unwrap(),
+            )
+            .unwrap();
+            for (got, want) in c.iter().zip(expected.iter()) {
+                assert_eq!(
+                    got,
+                    want,
+                    "{} {} at {m}×{k}×{n}",
+                    S::NAME,
+                    dispatch.isa().name()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn mixed_f16_agrees_with_ndarray() {
+    mixed_agrees_with_ndarray::<f16>();
+}
+
+#[test]
+fn mixed_bf16_agrees_with_ndarray() {
+    mixed_agrees_with_ndarray::<bf16>();
+}
+
 #[test]
 fn shape_errors_are_reported() {
     let data = [0.0f32; 24];
@@ -227,17 +293,61 @@ fn shape_errors_are_reported() {
         let c = TensorViewMut::matrix(&mut out[..4], 2, 2).unwrap();
         assert_eq!(
             gemm(dispatch, 1.0, a, b_wrong, 0.0, c),
-            Err(Error::ShapeMismatch { expected: 3, found: 4 })
+            Err(Error::ShapeMismatch {
+                expected: 3,
+                found: 4
+            })
         );
         let c = TensorViewMut::matrix(&mut out[..4], 2, 2).unwrap();
-        assert!(matches!(gemm(dispatch, 1.0, cube, b_wrong, 0.0, c), Err(Error::WrongRank { .. })));
+        assert!(matches!(
+            gemm(dispatch, 1.0, cube, b_wrong, 0.0, c),
+            Err(Error::WrongRank { .. })
+        ));
         let b = TensorView::matrix(&data[..6], 3, 2).unwrap();
         let c = TensorViewMut::matrix(&mut out[..6], 3, 2).unwrap();
         assert_eq!(
             gemm(dispatch, 1.0, a, b, 0.0, c),
-            Err(Error::ShapeMismatch { expected: 2, found: 3 })
+            Err(Error::ShapeMismatch {
+                expected: 2,
+                found: 3
+            })
         );
     }
     let c = TensorViewMut::matrix(&mut out[..4], 2, 2).unwrap();
-    assert!(gemm_reference(1.0, a, b_wrong, 0.0, c).is_err());
+    assert_eq!(
+        gemm_reference(1.0, a, b_wrong, 0.0, c),
+        Err(Error::ShapeMismatch {
+            expected: 3,
+            found: 4
+        })
+    );
+    let c = TensorViewMut::matrix(&mut out[..4], 2, 2).unwrap();
+    assert!(matches!(
+        gemm_reference(1.0, a, cube, 0.0, c),
+        Err(Error::WrongRank {
+            expected: 2,
+            found: 3
+        })
+    ));
+    let half_data = [f16::ZERO; 8];
+    let a16 = TensorView::matrix(&half_data[..6], 2, 3).unwrap();
+    let b16 = TensorView::matrix(&half_data[..8], 4, 2).unwrap();
+    let c = TensorViewMut::matrix(&mut out[..4], 2, 2).unwrap();
+    assert_eq!(
+        gemm_mixed_reference(1.0, a16, b16, 0.0, c),
+        Err(Error::ShapeMismatch {
+            expected: 3,
+            found: 4
+        })
+    );
+    for dispatch in dispatches() {
+        let c = TensorViewMut::matrix(&mut out[..4], 2, 2).unwrap();
+        assert_eq!(
+            gemm_mixed(dispatch, 1.0, a16, b16, 0.0, c),
+            Err(Error::ShapeMismatch {
+                expected: 3,
+                found: 4
+            })
+        );
+    }
 }

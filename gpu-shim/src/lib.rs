@@ -1,1 +1,12 @@
-//! edgeml-gpu
+//! edgeml-gpu: the edgeml-core kernels as WGSL compute shaders run through wgpu, so the same
+//! computation can be compared (results and timings) between the CPU and any GPU adapter —
+//! including software rasterizers such as Mesa's lavapipe.
+#![deny(missing_docs)]
+
+mod device;
+mod error;
+pub mod kernels;
+
+pub use device::{AdapterSummary, Gpu};
+pub use error::GpuError;
+pub use kernels::gemm::{ComputeTiming, GemmPlan, GemmTiming};

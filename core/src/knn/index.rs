@@ -2,14 +2,61 @@
 //! a [`KdTree`], one query at a time or in batches.
 
 use crate::error::{Error, Result};
+use crate::kernels::distance::squared_l2_rows;
 use crate::knn::distance::{distance, Metric};
 use crate::knn::kdtree::{KdNode, KdTree};
 use crate::knn::points::Points;
 use crate::knn::topk::{Neighbor, TopK};
+use crate::tensor::{TensorView, TensorViewMut};
 
 /// Queries handled together by the brute-force batch search: each training row is loaded
 /// once per block and compared against all of its queries.
 pub const QUERY_BLOCK: usize = 8;
+
+/// Training rows per tile of the batched brute-force search; the tile of
+/// `QUERY_BLOCK × POINT_BLOCK` distances lives on the stack (2 KiB).
+pub const POINT_BLOCK: usize = 64;
+
+/// Fills `tops` (one per query of `queries`, row-major) with the nearest rows of `points`,
+/// a tile of distances at a time.
+fn brute_force_block<const K: usize>(
+    points: Points<'_>,
+    metric: Metric,
+    queries: &[f32],
+    tops: &mut [TopK<K>],
+) -> Result<()> {
+    tops.iter_mut().for_each(TopK::clear);
+    let cols = points.cols();
+    let query_view = TensorView::matrix(queries, tops.len(), cols)?;
+    let mut tile = [0.0f32; QUERY_BLOCK * POINT_BLOCK];
+    for (block, rows) in points.data().chunks(POINT_BLOCK * cols).enumerate() {
+        let n = rows.len() / cols;
+        let tile = tile.get_mut(..tops.len() * n).ok_or(Error::SizeOverflow)?;
+        match metric {
+            Metric::SquaredL2 => squared_l2_rows(
+                query_view,
+                TensorView::matrix(rows, n, cols)?,
+                TensorViewMut::matrix(tile, tops.len(), n)?,
+            )?,
+            Metric::L1 => {
+                for (out, query) in tile.chunks_exact_mut(n).zip(queries.chunks_exact(cols)) {
+                    for (slot, row) in out.iter_mut().zip(rows.chunks_exact(cols)) {
+                        *slot = distance(metric, query, row)?;
+                    }
+                }
+            }
+        }
+        for (top, distances) in tops.iter_mut().zip(tile.chunks_exact(n)) {
+            for (offset, &distance) in distances.iter().enumerate() {
+                top.push(Neighbor {
+                    index: block * POINT_BLOCK + offset,
+                    distance,
+                });
+            }
+        }
+    }
+    Ok(())
+}
 
 /// How to search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +153,8 @@ impl<'a> KnnIndex<'a> {
 
     /// Searches every row of `queries` (same `cols` as the training points) and calls
     /// `visit(query_row, neighbours)` in query order. Brute force compares blocks of
-    /// [`QUERY_BLOCK`] queries against each training row in turn.
+    /// [`QUERY_BLOCK`] queries with tiles of [`POINT_BLOCK`] training rows, squared-L2 tiles
+    /// through the kernel [`squared_l2_rows`].
     pub fn search_batch<const K: usize>(
         &self,
         queries: Points<'_>,
@@ -131,16 +179,7 @@ impl<'a> KnnIndex<'a> {
             let active = tops.get_mut(..count).ok_or(Error::SizeOverflow)?;
             match self {
                 KnnIndex::BruteForce(points) => {
-                    active.iter_mut().for_each(TopK::clear);
-                    for (index, row) in points.iter_rows().enumerate() {
-                        for (top, query) in active.iter_mut().zip(block_queries.chunks_exact(cols))
-                        {
-                            top.push(Neighbor {
-                                index,
-                                distance: distance(metric, query, row)?,
-                            });
-                        }
-                    }
+                    brute_force_block(*points, metric, block_queries, active)?;
                 }
                 KnnIndex::KdTree(tree) => {
                     for (top, query) in active.iter_mut().zip(block_queries.chunks_exact(cols)) {

@@ -10,7 +10,7 @@
 //! one distance term — exceeds the current k-th distance; since a distance is never below any
 //! of its terms, nothing that could enter the top k is skipped, ties included.
 
-use crate::error::{Error, Result};
+use crate::error::{ensure_finite, Error, Result};
 use crate::knn::distance::{distance, Metric};
 use crate::knn::points::Points;
 use crate::knn::topk::{Neighbor, TopK};
@@ -101,8 +101,9 @@ impl<'a> KdTree<'a> {
         self.points
     }
 
-    /// Offers every point that can be among the `top.k()` nearest to `query` to `top`.
-    /// `query` must have `cols` values (`Err(ShapeMismatch)`).
+    /// Offers every point that can be among the `top.k()` nearest to `query` to `top` (which
+    /// is not cleared first). `query` must have `cols` finite values (`Err(ShapeMismatch)`,
+    /// `Err(NonFinite)`).
     pub fn search<const K: usize>(
         &self,
         query: &[f32],
@@ -115,6 +116,7 @@ impl<'a> KdTree<'a> {
                 found: query.len(),
             });
         }
+        ensure_finite(query)?;
         if self.nodes.is_empty() {
             return Ok(());
         }

@@ -4,7 +4,9 @@
 //!
 //! **Tie rule** (everywhere): neighbours are ordered by `(distance, training row index)`, so
 //! of two rows at the same distance the one with the smaller index is nearer. Brute force and
-//! the kd-tree compute every distance with the same [`distance::distance`] function and keep
+//! the kd-tree compute every distance with the same per-pair function ([`distance::distance`];
+//! for squared L2 the kernel [`crate::kernels::distance::squared_l2`], which the batched
+//! brute force reaches through [`crate::kernels::distance::squared_l2_rows`]) and keep
 //! candidates under this total order, so they return identical neighbours in identical order.
 //! Class votes that tie go to the smallest class label.
 

@@ -7,9 +7,6 @@ use super::pack::{pack_a, pack_b};
 use super::{Operand, Output};
 use crate::scalar::Scalar;
 
-/// Largest MR·NR of any microkernel (AVX-512: 12×32).
-pub(super) const MAX_TILE: usize = 384;
-
 /// A microkernel: `acc[i·NR + j] = Σ_p a[p·MR + i] · b[p·NR + j]` over `p < kc`, for packed
 /// panels `a` (kc×MR) and `b` (kc×NR). Implementations return without writing when a slice is
 /// shorter than that.
@@ -51,18 +48,16 @@ pub(super) unsafe fn run<S: Scalar, const MR: usize, const NR: usize>(
         scale(c, beta);
         return;
     }
-    let mut acc = [0.0f32; MAX_TILE];
-    let Some(acc) = acc.get_mut(..MR * NR) else {
-        return;
-    };
+    let mut acc = [[0.0f32; NR]; MR];
+    let acc = acc.as_flattened_mut();
     for j0 in (0..n).step_by(blocking.nc) {
         let nb = blocking.nc.min(n - j0);
         for p0 in (0..k).step_by(blocking.kc) {
             let kb = blocking.kc.min(k - p0);
-            let merge = if p0 == 0 {
-                Merge::First { beta }
-            } else {
-                Merge::Accumulate
+            let merge = match (p0, beta) {
+                (0, 0.0) => Merge::Overwrite,
+                (0, _) => Merge::Scale { beta },
+                _ => Merge::Accumulate,
             };
             let b_packed = pack_b::<S, NR>(b, (p0, kb), (j0, nb), scratch.b);
             for i0 in (0..m).step_by(blocking.mc) {
@@ -83,10 +78,12 @@ pub(super) unsafe fn run<S: Scalar, const MR: usize, const NR: usize>(
     }
 }
 
-/// How a tile's sum enters C: the first depth block applies β, later ones add.
+/// How a tile's sum enters C: the first depth block overwrites C (β = 0, so NaN in C is
+/// ignored) or applies β; later depth blocks add.
 #[derive(Clone, Copy)]
 enum Merge {
-    First { beta: f32 },
+    Overwrite,
+    Scale { beta: f32 },
     Accumulate,
 }
 
@@ -105,8 +102,8 @@ fn merge_tile<const NR: usize>(
                 continue;
             };
             *out = match merge {
-                Merge::First { beta } if beta == 0.0 => alpha * sum,
-                Merge::First { beta } => alpha * sum + beta * *out,
+                Merge::Overwrite => alpha * sum,
+                Merge::Scale { beta } => alpha * sum + beta * *out,
                 Merge::Accumulate => *out + alpha * sum,
             };
         }

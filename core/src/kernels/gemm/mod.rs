@@ -95,6 +95,9 @@ fn operands<'a, 'b, 'c, S>(
 ///
 /// Errors: an operand that is not rank 2 ([`Error::WrongRank`](crate::Error::WrongRank)),
 /// inner or outer dimensions that disagree ([`Error::ShapeMismatch`](crate::Error::ShapeMismatch)).
+/// Sizes too large for `usize` are refused when the views are built
+/// ([`Error::SizeOverflow`](crate::Error::SizeOverflow)), so every index here stays in range.
+/// m, n or k may be 0 (k = 0 leaves C ← β·C).
 pub fn gemm(
     dispatch: Dispatch,
     alpha: f32,

@@ -1,6 +1,7 @@
 //! The portable microkernel: a 4×8 tile of f32 accumulators in plain Rust, written so LLVM
 //! keeps them in vector registers on any target (SSE2 on x86-64, NEON on aarch64; scalar FPU
-//! code on a Cortex-M4F). Its blocks keep the stack scratch at 24 KiB for small devices.
+//! code on a Cortex-M4F). Its blocks keep the stack small enough for a microcontroller: 24 KiB
+//! of packing buffers plus a 128-byte accumulator tile, under 25 KiB in all (bound: 32 KiB).
 
 use core::mem::MaybeUninit;
 

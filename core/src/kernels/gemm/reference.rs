@@ -37,7 +37,13 @@ fn element<S: Scalar>(m: &Operand<'_, S>, i: usize, j: usize) -> f32 {
         .map_or(0.0, |v| v.to_f32())
 }
 
-fn triple_loop<S: Scalar>(alpha: f32, a: &Operand<'_, S>, b: &Operand<'_, S>, beta: f32, c: Output<'_>) {
+fn triple_loop<S: Scalar>(
+    alpha: f32,
+    a: &Operand<'_, S>,
+    b: &Operand<'_, S>,
+    beta: f32,
+    c: Output<'_>,
+) {
     for i in 0..c.rows {
         for j in 0..c.cols {
             let mut sum = 0.0f32;

@@ -5,7 +5,8 @@
 //! - AVX2+FMA: 6×16 tile, 12 ymm accumulators, two B vectors and one broadcast per step.
 //! - AVX-512F: 12×32 tile, 24 zmm accumulators, two B vectors, broadcasts folded into the FMA.
 //!
-//! Each x86 path packs into 352 KiB of stack (A block 96×256, B block 256×256).
+//! Each x86 path packs into 352 KiB of stack (A block 96×256, B block 256×256 f32) plus one
+//! accumulator tile (1.5 KiB at most), under the 512 KiB bound for hosts.
 
 use core::arch::x86_64::{
     __m256, __m512, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps, _mm256_setzero_ps,

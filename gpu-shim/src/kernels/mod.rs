@@ -1,0 +1,3 @@
+//! WGSL compute kernels, one Rust module per kernel with its `.wgsl` source beside it.
+
+pub mod gemm;

@@ -2,7 +2,8 @@
 //! finite differences of the f64 functions.
 
 use edgeml_core::kernels::activation::{
-    derivative, derivative_reference, forward, forward_reference, Activation,
+    derivative, derivative_in_place, derivative_reference, forward, forward_in_place,
+    forward_reference, Activation,
 };
 use edgeml_core::Error;
 use proptest::prelude::*;
@@ -41,6 +42,9 @@ proptest! {
             let mut reference = vec![0.0f32; x.len()];
             forward(activation, &x, &mut fast).unwrap();
             forward_reference(activation, &x, &mut reference).unwrap();
+            let mut in_place = x.clone();
+            forward_in_place(activation, &mut in_place);
+            prop_assert_eq!(&in_place, &fast);
             for i in 0..x.len() {
                 let want = value64(activation, x[i] as f64);
                 let tol = tolerance(activation, x[i] as f64);
@@ -57,6 +61,9 @@ proptest! {
             let mut reference = vec![0.0f32; x.len()];
             derivative(activation, &x, &mut fast).unwrap();
             derivative_reference(activation, &x, &mut reference).unwrap();
+            let mut in_place = x.clone();
+            derivative_in_place(activation, &mut in_place);
+            prop_assert_eq!(&in_place, &fast);
             for i in 0..x.len() {
                 let xi = x[i] as f64;
                 if activation == Activation::Relu && xi.abs() < 1e-3 {
@@ -89,9 +96,18 @@ fn limits_and_nan() {
         }
         for kernel in [derivative, derivative_reference] {
             kernel(activation, &x, &mut out).unwrap();
-            assert!(out[..2].iter().all(|d| d.is_finite()), "{activation:?}' at ±inf: {out:?}");
+            assert!(
+                out[..2].iter().all(|d| d.is_finite()),
+                "{activation:?}' at ±inf: {out:?}"
+            );
             assert!(out[2].is_nan());
         }
     }
-    assert_eq!(forward(Activation::Relu, &x, &mut out[..3]), Err(Error::ShapeMismatch { expected: 4, found: 3 }));
+    assert_eq!(
+        forward(Activation::Relu, &x, &mut out[..3]),
+        Err(Error::ShapeMismatch {
+            expected: 4,
+            found: 3
+        })
+    );
 }

@@ -10,7 +10,10 @@ use edgeml_core::{Error, TensorView, TensorViewMut};
 use proptest::prelude::*;
 
 fn distance64(a: &[f32], b: &[f32]) -> f64 {
-    a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum()
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum()
 }
 
 proptest! {
@@ -51,9 +54,18 @@ fn shape_errors() {
     let p = TensorView::matrix(&data[..8], 2, 4).unwrap();
     assert_eq!(
         squared_l2_rows(q, p, TensorViewMut::matrix(&mut out, 2, 2).unwrap()),
-        Err(Error::ShapeMismatch { expected: 3, found: 4 })
+        Err(Error::ShapeMismatch {
+            expected: 3,
+            found: 4
+        })
     );
     let p = TensorView::matrix(&data[..9], 3, 3).unwrap();
     assert!(squared_l2_rows(q, p, TensorViewMut::matrix(&mut out, 2, 2).unwrap()).is_err());
-    assert_eq!(squared_l2(&[1.0], &[]), Err(Error::ShapeMismatch { expected: 1, found: 0 }));
+    assert_eq!(
+        squared_l2(&[1.0], &[]),
+        Err(Error::ShapeMismatch {
+            expected: 1,
+            found: 0
+        })
+    );
 }

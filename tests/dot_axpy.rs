@@ -77,15 +77,30 @@ proptest! {
 fn length_mismatch_is_an_error() {
     let a = [1.0f32; 5];
     let mut b = [1.0f32; 4];
-    let mismatch = Err(Error::ShapeMismatch { expected: 5, found: 4 });
+    let mismatch = Err(Error::ShapeMismatch {
+        expected: 5,
+        found: 4,
+    });
     assert_eq!(dot_reference(&a, &b), mismatch);
     assert_eq!(dot(&a, &b), mismatch);
     for dispatch in dispatches() {
         assert_eq!(dot_dispatch(dispatch, &a, &b), mismatch);
     }
     assert_eq!(dot_mixed(&[f16::ONE; 5], &[f16::ONE; 4]), mismatch);
-    assert_eq!(axpy(1.0, &a, &mut b), Err(Error::ShapeMismatch { expected: 5, found: 4 }));
-    assert_eq!(axpy_reference(1.0, &a, &mut b), Err(Error::ShapeMismatch { expected: 5, found: 4 }));
+    assert_eq!(
+        axpy(1.0, &a, &mut b),
+        Err(Error::ShapeMismatch {
+            expected: 5,
+            found: 4
+        })
+    );
+    assert_eq!(
+        axpy_reference(1.0, &a, &mut b),
+        Err(Error::ShapeMismatch {
+            expected: 5,
+            found: 4
+        })
+    );
 }
 
 #[test]

@@ -39,7 +39,10 @@ fn rel(approx: f32, exact: f64) -> f64 {
 }
 
 fn check(name: &str, measured: (f64, f32), bound: f32) {
-    eprintln!("{name}: worst error {:.3e} at x = {:e} (bound {bound:e})", measured.0, measured.1);
+    eprintln!(
+        "{name}: worst error {:.3e} at x = {:e} (bound {bound:e})",
+        measured.0, measured.1
+    );
     assert!(
         measured.0 <= bound as f64,
         "{name}: error {} at {} exceeds the stated bound {bound}",
@@ -58,7 +61,9 @@ fn fast_exp_within_bound() {
 
 #[test]
 fn fast_ln_within_bound() {
-    let measured = worst(positive_normals(), |x| (Fast::ln(x) as f64 - (x as f64).ln()).abs());
+    let measured = worst(positive_normals(), |x| {
+        (Fast::ln(x) as f64 - (x as f64).ln()).abs()
+    });
     check("ln", measured, FAST_LN_MAX_ABS_ERROR);
 }
 
@@ -89,13 +94,22 @@ fn exact_backend_is_within_two_ulps_of_f64() {
     let u = f32::EPSILON as f64;
     for x in sweep(-80.0, 80.0, 200_000) {
         assert!(rel(Exact::exp(x), (x as f64).exp()) <= 2.0 * u, "exp({x})");
-        assert!((Exact::tanh(x) as f64 - (x as f64).tanh()).abs() <= 2.0 * u, "tanh({x})");
-        assert!((Exact::erf(x) as f64 - erf64(x as f64)).abs() <= 2.0 * u, "erf({x})");
+        assert!(
+            (Exact::tanh(x) as f64 - (x as f64).tanh()).abs() <= 2.0 * u,
+            "tanh({x})"
+        );
+        assert!(
+            (Exact::erf(x) as f64 - erf64(x as f64)).abs() <= 2.0 * u,
+            "erf({x})"
+        );
     }
     for x in positive_normals().step_by(7) {
         assert!(rel(Exact::sqrt(x), (x as f64).sqrt()) <= u, "sqrt({x})");
         let exact = (x as f64).ln();
-        assert!((Exact::ln(x) as f64 - exact).abs() <= 2.0 * u * exact.abs().max(1.0), "ln({x})");
+        assert!(
+            (Exact::ln(x) as f64 - exact).abs() <= 2.0 * u * exact.abs().max(1.0),
+            "ln({x})"
+        );
     }
 }
 

@@ -11,10 +11,25 @@ use proptest::prelude::*;
 fn check_nearest<S: Scalar>(x: f32, step: impl Fn(S, i32) -> S) -> Result<(), TestCaseError> {
     let rounded = S::from_f32(x);
     let value = rounded.to_f32() as f64;
-    let (below, above) = (step(rounded, -1).to_f32() as f64, step(rounded, 1).to_f32() as f64);
+    let (below, above) = (
+        step(rounded, -1).to_f32() as f64,
+        step(rounded, 1).to_f32() as f64,
+    );
     let error = (value - x as f64).abs();
-    prop_assert!(error <= (below - x as f64).abs() || !below.is_finite(), "{} → {} but {} is nearer", x, value, below);
-    prop_assert!(error <= (above - x as f64).abs() || !above.is_finite(), "{} → {} but {} is nearer", x, value, above);
+    prop_assert!(
+        error <= (below - x as f64).abs() || !below.is_finite(),
+        "{} → {} but {} is nearer",
+        x,
+        value,
+        below
+    );
+    prop_assert!(
+        error <= (above - x as f64).abs() || !above.is_finite(),
+        "{} → {} but {} is nearer",
+        x,
+        value,
+        above
+    );
     Ok(())
 }
 
@@ -26,7 +41,11 @@ fn normal_range<S: Scalar>() -> impl Strategy<Value = f32> {
     let (low, high) = (S::MIN_POSITIVE_NORMAL, S::MAX / 2.0);
     (any::<bool>(), (low.ln()..high.ln())).prop_map(|(negative, log)| {
         let magnitude = log.exp();
-        if negative { -magnitude } else { magnitude }
+        if negative {
+            -magnitude
+        } else {
+            magnitude
+        }
     })
 }
 
@@ -94,7 +113,13 @@ fn special_values() {
 #[test]
 fn bulk_conversion_length_mismatch() {
     let mut out = [f16::ZERO; 3];
-    assert_eq!(from_f32_slice(&[1.0; 4], &mut out), Err(Error::ShapeMismatch { expected: 4, found: 3 }));
+    assert_eq!(
+        from_f32_slice(&[1.0; 4], &mut out),
+        Err(Error::ShapeMismatch {
+            expected: 4,
+            found: 3
+        })
+    );
     let mut wide = [0.0f32; 2];
     assert!(to_f32_slice(&out, &mut wide).is_err());
 }

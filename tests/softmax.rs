@@ -15,7 +15,8 @@ fn softmax64(x: &[f32]) -> Vec<f64> {
 }
 
 fn logits() -> impl Strategy<Value = Vec<f32>> {
-    prop_oneof![1usize..20, 1usize..2000].prop_flat_map(|n| prop::collection::vec(-50.0f32..50.0, n))
+    prop_oneof![1usize..20, 1usize..2000]
+        .prop_flat_map(|n| prop::collection::vec(-50.0f32..50.0, n))
 }
 
 /// Relative error allowed per probability: exp (≤ 3u) plus n-term sum and division.
@@ -103,14 +104,38 @@ fn masked_entries_get_zero_probability() {
 #[test]
 fn bad_inputs_are_errors() {
     let mut out = [0.0f32; 3];
-    for kernel in [softmax, softmax_reference, log_softmax, log_softmax_reference] {
+    for kernel in [
+        softmax,
+        softmax_reference,
+        log_softmax,
+        log_softmax_reference,
+    ] {
         assert_eq!(kernel(&[], &mut []), Err(Error::Empty));
-        assert_eq!(kernel(&[1.0, f32::NAN, 0.0], &mut out), Err(Error::NonFinite { index: 1 }));
-        assert_eq!(kernel(&[1.0, 0.0, f32::INFINITY], &mut out), Err(Error::NonFinite { index: 2 }));
-        assert!(matches!(kernel(&[f32::NEG_INFINITY; 3], &mut out), Err(Error::InvalidParameter { .. })));
-        assert_eq!(kernel(&[1.0, 2.0], &mut out), Err(Error::ShapeMismatch { expected: 2, found: 3 }));
+        assert_eq!(
+            kernel(&[1.0, f32::NAN, 0.0], &mut out),
+            Err(Error::NonFinite { index: 1 })
+        );
+        assert_eq!(
+            kernel(&[1.0, 0.0, f32::INFINITY], &mut out),
+            Err(Error::NonFinite { index: 2 })
+        );
+        assert!(matches!(
+            kernel(&[f32::NEG_INFINITY; 3], &mut out),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert_eq!(
+            kernel(&[1.0, 2.0], &mut out),
+            Err(Error::ShapeMismatch {
+                expected: 2,
+                found: 3
+            })
+        );
     }
     let x = [0.0f32; 6];
     let mut small = [0.0f32; 4];
-    assert!(softmax_rows(TensorView::matrix(&x, 2, 3).unwrap(), TensorViewMut::matrix(&mut small, 2, 2).unwrap()).is_err());
+    assert!(softmax_rows(
+        TensorView::matrix(&x, 2, 3).unwrap(),
+        TensorViewMut::matrix(&mut small, 2, 2).unwrap()
+    )
+    .is_err());
 }

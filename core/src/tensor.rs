@@ -115,10 +115,8 @@ impl Shape {
             return Ok(0);
         }
         let mut last = 0usize;
-        for axis in 0..self.rank {
-            let span = (self.dims[axis] - 1)
-                .checked_mul(strides[axis])
-                .ok_or(Error::SizeOverflow)?;
+        for (&dim, &stride) in self.dims.iter().zip(strides).take(self.rank) {
+            let span = (dim - 1).checked_mul(stride).ok_or(Error::SizeOverflow)?;
             last = last.checked_add(span).ok_or(Error::SizeOverflow)?;
         }
         last.checked_add(1).ok_or(Error::SizeOverflow)

@@ -96,10 +96,9 @@ impl Activation {
     }
 }
 
+/// max(x, 0), NaN propagated (`f32::max` would drop it).
 fn relu(x: f32) -> f32 {
-    if x > 0.0 {
-        x
-    } else if x.is_nan() {
+    if x > 0.0 || x.is_nan() {
         x
     } else {
         0.0
@@ -205,6 +204,33 @@ pub fn derivative(activation: Activation, x: &[f32], out: &mut [f32]) -> Result<
         Activation::Gelu => map(x, out, |v| Activation::Gelu.derivative(v)),
     }
     Ok(())
+}
+
+/// xᵢ ← f(xᵢ) in place, vectorizable (same values as [`forward`]).
+pub fn forward_in_place(activation: Activation, x: &mut [f32]) {
+    match activation {
+        Activation::Relu => map_in_place(x, |v| Activation::Relu.value(v)),
+        Activation::Sigmoid => map_in_place(x, |v| Activation::Sigmoid.value(v)),
+        Activation::Tanh => map_in_place(x, |v| Activation::Tanh.value(v)),
+        Activation::Gelu => map_in_place(x, |v| Activation::Gelu.value(v)),
+    }
+}
+
+/// xᵢ ← f′(xᵢ) in place, vectorizable (same values as [`derivative`]).
+pub fn derivative_in_place(activation: Activation, x: &mut [f32]) {
+    match activation {
+        Activation::Relu => map_in_place(x, |v| Activation::Relu.derivative(v)),
+        Activation::Sigmoid => map_in_place(x, |v| Activation::Sigmoid.derivative(v)),
+        Activation::Tanh => map_in_place(x, |v| Activation::Tanh.derivative(v)),
+        Activation::Gelu => map_in_place(x, |v| Activation::Gelu.derivative(v)),
+    }
+}
+
+#[inline(always)]
+fn map_in_place(x: &mut [f32], f: impl Fn(f32) -> f32) {
+    for v in x.iter_mut() {
+        *v = f(*v);
+    }
 }
 
 /// Applies `f` with the activation fixed at compile time, so each loop is monomorphic.

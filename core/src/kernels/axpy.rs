@@ -5,8 +5,8 @@ use crate::error::{ensure_len, Result};
 /// y ← α·x + y element by element: the reference. `Err(ShapeMismatch)` on unequal lengths.
 pub fn axpy_reference(alpha: f32, x: &[f32], y: &mut [f32]) -> Result<()> {
     ensure_len(x.len(), y.len())?;
-    for i in 0..x.len() {
-        y[i] += alpha * x[i];
+    for (yi, &xi) in y.iter_mut().zip(x) {
+        *yi += alpha * xi;
     }
     Ok(())
 }

@@ -5,6 +5,9 @@ use super::lanes::dot_lanes;
 use crate::error::{ensure_len, Result};
 use crate::scalar::Scalar;
 
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
 /// Σ aᵢ·bᵢ summed left to right in f32: the reference. `Err(ShapeMismatch)` on unequal lengths.
 pub fn dot_reference(a: &[f32], b: &[f32]) -> Result<f32> {
     ensure_len(a.len(), b.len())?;
@@ -18,29 +21,18 @@ pub fn dot(a: &[f32], b: &[f32]) -> Result<f32> {
     Ok(dot_lanes(a, b))
 }
 
-/// [`dot`] compiled for the variant `dispatch` selects (AVX2+FMA or AVX-512 on x86-64).
+/// Σ aᵢ·bᵢ by the variant `dispatch` selects: [`dot`] for portable, explicit FMA intrinsics
+/// (four vector accumulators) for AVX2+FMA and AVX-512. `Err(ShapeMismatch)` on unequal lengths.
 pub fn dot_dispatch(dispatch: Dispatch, a: &[f32], b: &[f32]) -> Result<f32> {
     ensure_len(a.len(), b.len())?;
     Ok(match dispatch.isa() {
         Isa::Portable => dot_lanes(a, b),
         // SAFETY: the Dispatch token certifies the CPU features.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma => unsafe { dot_avx2(a, b) },
+        Isa::Avx2Fma => unsafe { x86::dot_avx2(a, b) },
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { dot_avx512(a, b) },
+        Isa::Avx512 => unsafe { x86::dot_avx512(a, b) },
     })
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
-    dot_lanes(a, b)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn dot_avx512(a: &[f32], b: &[f32]) -> f32 {
-    dot_lanes(a, b)
 }
 
 /// Σ aᵢ·bᵢ with `S` storage (f32, f16, bf16): each element widened to f32, products and sums

@@ -217,9 +217,8 @@ impl<'a, T> TensorView<'a, T> {
     pub fn is_contiguous(&self) -> bool {
         let row_major = self.shape.row_major_strides();
         // A dimension of length 1 is never stepped along, so its stride does not matter.
-        (0..self.shape.rank()).all(|axis| {
-            self.shape.dims()[axis] == 1 || self.strides[axis] == row_major[axis]
-        })
+        (0..self.shape.rank())
+            .all(|axis| self.shape.dims()[axis] == 1 || self.strides[axis] == row_major[axis])
     }
 
     /// The elements in row-major order as one slice, when the view is contiguous.
@@ -256,10 +255,12 @@ impl<'a, T> TensorView<'a, T> {
             });
         }
         let start = i * self.strides[0];
-        self.data.get(start..start + cols).ok_or(Error::BufferTooSmall {
-            needed: start + cols,
-            available: self.data.len(),
-        })
+        self.data
+            .get(start..start + cols)
+            .ok_or(Error::BufferTooSmall {
+                needed: start + cols,
+                available: self.data.len(),
+            })
     }
 }
 
@@ -360,10 +361,12 @@ impl<'a, T> TensorViewMut<'a, T> {
         }
         let start = i * self.strides[0];
         let available = self.data.len();
-        self.data.get_mut(start..start + cols).ok_or(Error::BufferTooSmall {
-            needed: start + cols,
-            available,
-        })
+        self.data
+            .get_mut(start..start + cols)
+            .ok_or(Error::BufferTooSmall {
+                needed: start + cols,
+                available,
+            })
     }
 
     /// Gives up the view and returns the backing slice with its full lifetime.

@@ -28,7 +28,11 @@ pub fn supports(isa: Isa) -> bool {
 
 /// Every variant compiled in that this CPU runs, least capable first.
 pub fn supported() -> Vec<Isa> {
-    Isa::ALL.iter().copied().filter(|&isa| supports(isa)).collect()
+    Isa::ALL
+        .iter()
+        .copied()
+        .filter(|&isa| supports(isa))
+        .collect()
 }
 
 /// A dispatch token for `isa`, or an error naming the missing CPU features.

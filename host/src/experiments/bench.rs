@@ -265,14 +265,20 @@ impl Experiment for Bench {
                 progress.set_message(format!("gemm {} {n}", variant.name()));
                 let gflops = time_gemm(variant, n, min_time, &mut rng)
                     .with_context(|| format!("gemm {} at {n}", variant.name()))?;
-                gemm_table.entry(variant.name()).or_default().insert(n, gflops);
+                gemm_table
+                    .entry(variant.name())
+                    .or_default()
+                    .insert(n, gflops);
                 progress.inc(1);
             }
             for &n in &dot_sizes {
                 progress.set_message(format!("dot {} {n}", variant.name()));
                 let gflops = time_dot(variant, n, min_time, &mut rng)
                     .with_context(|| format!("dot {} at {n}", variant.name()))?;
-                dot_table.entry(variant.name()).or_default().insert(n, gflops);
+                dot_table
+                    .entry(variant.name())
+                    .or_default()
+                    .insert(n, gflops);
                 progress.inc(1);
             }
         }
@@ -282,7 +288,10 @@ impl Experiment for Bench {
                 progress.set_message(format!("softmax {name} {width}"));
                 let rows = (1 << 16) / width;
                 let ns = time_softmax(optimized, rows, width, min_time, &mut rng)?;
-                softmax_table.entry(name.into()).or_default().insert(width, ns);
+                softmax_table
+                    .entry(name.into())
+                    .or_default()
+                    .insert(width, ns);
                 progress.inc(1);
             }
         }
@@ -303,7 +312,12 @@ impl Experiment for Bench {
             if cpu::advertises_amx() { "yes" } else { "no" },
             min_time.as_millis()
         );
-        markdown.push_str(&markdown_table("gemm, n×n×n", "GFLOP/s", &gemm_table, &sizes));
+        markdown.push_str(&markdown_table(
+            "gemm, n×n×n",
+            "GFLOP/s",
+            &gemm_table,
+            &sizes,
+        ));
         markdown.push_str(&markdown_table(
             "gemm speed-up over the scalar reference",
             "×",

@@ -117,8 +117,8 @@ fn check_case(gpu: &Gpu, case: Case) -> Result<(), Failed> {
                 .into());
             }
             let core_value = f64::from(core[i * n + j]);
-            let core_tol = tol
-                + (k as f64 + 2.0) * u * (f64::from(alpha).abs() * magnitude + beta_mag);
+            let core_tol =
+                tol + (k as f64 + 2.0) * u * (f64::from(alpha).abs() * magnitude + beta_mag);
             if (got - core_value).abs() > core_tol {
                 return Err(format!(
                     "{case:?}: C[{i},{j}] = {got} on the GPU, {core_value} from the core \

@@ -77,10 +77,19 @@ impl fmt::Display for Error {
                 write!(f, "shape mismatch: expected {expected}, found {found}")
             }
             Error::BufferTooSmall { needed, available } => {
-                write!(f, "buffer too small: needs {needed} elements, has {available}")
+                write!(
+                    f,
+                    "buffer too small: needs {needed} elements, has {available}"
+                )
             }
-            Error::CapacityExceeded { requested, capacity } => {
-                write!(f, "capacity exceeded: {requested} requested, capacity {capacity}")
+            Error::CapacityExceeded {
+                requested,
+                capacity,
+            } => {
+                write!(
+                    f,
+                    "capacity exceeded: {requested} requested, capacity {capacity}"
+                )
             }
             Error::RankTooHigh { rank, max } => write!(f, "rank {rank} exceeds the maximum {max}"),
             Error::WrongRank { expected, found } => {

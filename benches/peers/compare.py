@@ -23,8 +23,8 @@ def main():
     dispatched = edgeml["dispatched_variant"]
     gemm = edgeml["gemm_gflops"]
     sizes = sorted({int(s) for row in gemm.values() for s in row}, key=int)
-    columns = [(f"edgeml {v}", gemm[v]) for v in ("reference", "portable", dispatched) if v in gemm]
-    columns = list(dict.fromkeys(columns))
+    variants = dict.fromkeys(v for v in ("reference", "portable", dispatched) if v in gemm)
+    columns = [(f"edgeml {v}", gemm[v]) for v in variants]
     for peer in peers:
         arch = ", ".join(
             f"{b.get('internal_api')} {b.get('version')} {b.get('architecture')}" for b in peer["blas"]

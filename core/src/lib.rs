@@ -18,6 +18,7 @@ pub mod eval;
 pub mod kernels;
 pub mod knn;
 pub mod math;
+pub mod nn;
 pub mod rng;
 pub mod scalar;
 pub mod tensor;

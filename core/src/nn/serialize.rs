@@ -1,0 +1,272 @@
+//! Compact little-endian model format:
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 4 | magic `EDML` |
+//! | 2 | format version (1) |
+//! | 1 | dtype code ([`Dtype`]) |
+//! | 1 | flags (bit 0: batch norm; other bits zero) |
+//! | 2 | layer count `L` |
+//! | 4·(L+1) | layer sizes (u32) |
+//! | L | activation codes ([`Activation::code`]) |
+//! | n·size | the model buffer (parameters, running statistics) in the dtype |
+//! | 4 | CRC-32 (IEEE) of everything before |
+//!
+//! Loading checks the checksum first, then every field; anything inconsistent is
+//! `Err(Corrupt)`, never a panic.
+
+use crate::error::{Error, Result};
+use crate::nn::activation::Activation;
+use crate::nn::mlp::Mlp;
+use crate::nn::topology::{Topology, MAX_LAYERS};
+use half::{bf16, f16};
+
+const MAGIC: [u8; 4] = *b"EDML";
+const VERSION: u16 = 1;
+const FIXED_HEADER: usize = 10;
+const CHECKSUM: usize = 4;
+
+/// Storage type of the serialized weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dtype {
+    /// 4-byte IEEE single precision (bit-exact round trip).
+    F32,
+    /// 2-byte IEEE half precision (weights rounded to nearest).
+    F16,
+    /// 2-byte bfloat16 (weights rounded to nearest).
+    Bf16,
+}
+
+impl Dtype {
+    /// Bytes per value.
+    pub const fn size(self) -> usize {
+        match self {
+            Dtype::F32 => 4,
+            Dtype::F16 | Dtype::Bf16 => 2,
+        }
+    }
+
+    /// One-byte code in the header.
+    pub const fn code(self) -> u8 {
+        match self {
+            Dtype::F32 => 0,
+            Dtype::F16 => 1,
+            Dtype::Bf16 => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Dtype> {
+        [Dtype::F32, Dtype::F16, Dtype::Bf16]
+            .into_iter()
+            .find(|d| d.code() == code)
+    }
+
+    fn encode(self, value: f32, out: &mut [u8]) {
+        match self {
+            Dtype::F32 => out.copy_from_slice(&value.to_le_bytes()),
+            Dtype::F16 => out.copy_from_slice(&f16::from_f32(value).to_le_bytes()),
+            Dtype::Bf16 => out.copy_from_slice(&bf16::from_f32(value).to_le_bytes()),
+        }
+    }
+
+    fn decode(self, bytes: &[u8]) -> f32 {
+        match self {
+            Dtype::F32 => f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]),
+            Dtype::F16 => f16::from_le_bytes([bytes[0], bytes[1]]).to_f32(),
+            Dtype::Bf16 => bf16::from_le_bytes([bytes[0], bytes[1]]).to_f32(),
+        }
+    }
+}
+
+/// Bytes [`Mlp::save`] writes for `topology` in `dtype` (`Err(SizeOverflow)` if too many).
+pub fn serialized_len(topology: &Topology, dtype: Dtype) -> Result<usize> {
+    let layers = topology.layers();
+    let header = FIXED_HEADER + 4 * (layers + 1) + layers;
+    topology
+        .model_len()
+        .checked_mul(dtype.size())
+        .and_then(|payload| payload.checked_add(header + CHECKSUM))
+        .ok_or(Error::SizeOverflow)
+}
+
+const fn crc_table() -> [u32; 256] {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            bit += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+}
+
+static CRC_TABLE: [u32; 256] = crc_table();
+
+/// CRC-32 (IEEE 802.3, reflected, as in zlib) of `bytes`.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    !bytes.iter().fold(!0u32, |c, &b| {
+        CRC_TABLE[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8)
+    })
+}
+
+impl Mlp<'_> {
+    /// Writes the model into `out` in the format above, returning the bytes written
+    /// ([`serialized_len`]). Errors: `BufferTooSmall` for a short `out`, `InvalidParameter`
+    /// when a layer size exceeds `u32`.
+    pub fn save(&self, dtype: Dtype, out: &mut [u8]) -> Result<usize> {
+        let topo = self.topology();
+        let len = serialized_len(topo, dtype)?;
+        let available = out.len();
+        let out = out.get_mut(..len).ok_or(Error::BufferTooSmall {
+            needed: len,
+            available,
+        })?;
+        let layers = u16::try_from(topo.layers()).map_err(|_| Error::InvalidParameter {
+            name: "too many layers",
+        })?;
+        let mut w = Writer { out, at: 0 };
+        w.put(&MAGIC);
+        w.put(&VERSION.to_le_bytes());
+        w.put(&[dtype.code(), u8::from(topo.batch_norm())]);
+        w.put(&layers.to_le_bytes());
+        for &size in topo.sizes() {
+            let size = u32::try_from(size).map_err(|_| Error::InvalidParameter {
+                name: "layer size exceeds u32",
+            })?;
+            w.put(&size.to_le_bytes());
+        }
+        for a in topo.activations() {
+            w.put(&[a.code()]);
+        }
+        for &value in self.buffer() {
+            let at = w.at;
+            if let Some(slot) = w.out.get_mut(at..at + dtype.size()) {
+                dtype.encode(value, slot);
+            }
+            w.at += dtype.size();
+        }
+        let crc = crc32(w.out.get(..w.at).unwrap_or_default());
+        w.put(&crc.to_le_bytes());
+        Ok(len)
+    }
+}
+
+struct Writer<'a> {
+    out: &'a mut [u8],
+    at: usize,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        if let Some(slot) = self.out.get_mut(self.at..self.at + bytes.len()) {
+            slot.copy_from_slice(bytes);
+        }
+        self.at += bytes.len();
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.bytes.len() < n {
+            return Err(corrupt("truncated"));
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn u16(&mut self) -> Result<u16> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+}
+
+fn corrupt(reason: &'static str) -> Error {
+    Error::Corrupt { reason }
+}
+
+/// Checks `bytes` (checksum, magic, version, dtype, flags, shapes, activations, length) and
+/// returns the topology, the dtype and the payload. Every failure is `Err(Corrupt)`.
+pub fn read_header(bytes: &[u8]) -> Result<(Topology, Dtype, &[u8])> {
+    let body_len = bytes
+        .len()
+        .checked_sub(CHECKSUM)
+        .ok_or(corrupt("truncated"))?;
+    let (body, stored) = bytes.split_at(body_len);
+    let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
+    if crc32(body) != stored {
+        return Err(corrupt("checksum mismatch"));
+    }
+    let mut r = Reader { bytes: body };
+    if r.take(4)? != MAGIC {
+        return Err(corrupt("bad magic"));
+    }
+    if r.u16()? != VERSION {
+        return Err(corrupt("unsupported version"));
+    }
+    let dtype = Dtype::from_code(r.take(1)?[0]).ok_or(corrupt("unknown dtype"))?;
+    let flags = r.take(1)?[0];
+    if flags > 1 {
+        return Err(corrupt("unknown flags"));
+    }
+    let layers = usize::from(r.u16()?);
+    if layers == 0 || layers > MAX_LAYERS {
+        return Err(corrupt("layer count out of range"));
+    }
+    let mut sizes = [0usize; MAX_LAYERS + 1];
+    for size in sizes.iter_mut().take(layers + 1) {
+        *size = usize::try_from(r.u32()?).map_err(|_| corrupt("layer size too large"))?;
+    }
+    let mut activations = [Activation::Identity; MAX_LAYERS];
+    for a in activations.iter_mut().take(layers) {
+        *a = Activation::from_code(r.take(1)?[0]).ok_or(corrupt("unknown activation"))?;
+    }
+    let topology = Topology::new(&sizes[..=layers], &activations[..layers])
+        .and_then(|t| t.with_batch_norm(flags == 1))
+        .map_err(|_| corrupt("invalid layer sizes"))?;
+    let expected = serialized_len(&topology, dtype).map_err(|_| corrupt("invalid layer sizes"))?;
+    if expected != bytes.len() {
+        return Err(corrupt("length disagrees with the header"));
+    }
+    Ok((topology, dtype, r.bytes))
+}
+
+impl<'w> Mlp<'w> {
+    /// Loads a model saved by [`Mlp::save`] into `buffer` (at least
+    /// [`Topology::model_len`] elements). Errors: `Corrupt` for bytes that fail any check
+    /// (checksum, header fields, length, non-finite values), `BufferTooSmall` for a short
+    /// `buffer`.
+    pub fn load(bytes: &[u8], buffer: &'w mut [f32]) -> Result<Mlp<'w>> {
+        let (topology, dtype, payload) = read_header(bytes)?;
+        let mut mlp = Mlp::new(topology, buffer)?;
+        for (value, chunk) in mlp
+            .buffer_mut()
+            .iter_mut()
+            .zip(payload.chunks_exact(dtype.size()))
+        {
+            *value = dtype.decode(chunk);
+            if !value.is_finite() {
+                return Err(corrupt("non-finite value"));
+            }
+        }
+        Ok(mlp)
+    }
+}

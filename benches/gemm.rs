@@ -5,9 +5,12 @@
 //!
 //! The reference skips n = 1024 (about a second per call, which would dominate the run).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use edgeml_core::kernels::gemm::{gemm, gemm_mixed, gemm_reference};
-use edgeml_core::kernels::{Dispatch, Isa};
+use edgeml_core::kernels::Dispatch;
 use edgeml_core::rng::Rng;
 use edgeml_core::scalar::BulkConvert;
 use edgeml_core::{Result, TensorView, TensorViewMut};
@@ -18,23 +21,6 @@ use std::time::Duration;
 const SIZES: [usize; 4] = [64, 256, 512, 1024];
 /// Largest size the scalar reference is timed at.
 const REFERENCE_MAX: usize = 512;
-
-/// The variants this CPU runs, each with a dispatch token proven by detection.
-fn detected() -> Vec<Dispatch> {
-    Isa::ALL
-        .iter()
-        .copied()
-        .filter(|&isa| match isa {
-            Isa::Portable => true,
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2Fma => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => is_x86_feature_detected!("avx512f"),
-        })
-        // SAFETY: the filter checked the features each variant needs.
-        .map(|isa| unsafe { Dispatch::new_unchecked(isa) })
-        .collect()
-}
 
 /// An n×n matrix of uniform values in [-1, 1), rounded to `S`.
 fn matrix<S: BulkConvert>(seed: u64, n: usize) -> Vec<S> {
@@ -74,7 +60,7 @@ fn bench_variant<S: BulkConvert>(
 }
 
 fn bench_gemm(c: &mut Criterion) {
-    let variants = detected();
+    let variants = common::dispatches();
     let best = variants.last().copied().unwrap_or(Dispatch::PORTABLE);
     eprintln!(
         "gemm variants this CPU runs: {:?}; mixed precision uses {}",

@@ -3,6 +3,9 @@
 //! 1000) and the k-NN distance shape (64 queries × 1000 points × 8 features).
 //! Elements = 2n for dot (a multiply and an add per pair), n for softmax, m·n·d for distances.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use edgeml_core::kernels::distance::{squared_l2_rows, squared_l2_rows_reference};
 use edgeml_core::kernels::dot::{dot, dot_dispatch, dot_mixed, dot_reference};
@@ -15,23 +18,6 @@ use std::hint::black_box;
 use std::time::Duration;
 
 const DOT_SIZES: [usize; 3] = [256, 4096, 65_536];
-
-/// The x86 variants this CPU runs (portable excluded), each with a token proven by detection.
-fn detected_x86() -> Vec<Dispatch> {
-    Isa::ALL
-        .iter()
-        .copied()
-        .filter(|&isa| match isa {
-            Isa::Portable => false,
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2Fma => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => is_x86_feature_detected!("avx512f"),
-        })
-        // SAFETY: the filter checked the features each variant needs.
-        .map(|isa| unsafe { Dispatch::new_unchecked(isa) })
-        .collect()
-}
 
 fn random<S: Scalar>(rng: &mut Rng, n: usize) -> Vec<S> {
     (0..n)
@@ -46,7 +32,10 @@ fn short(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallT
 }
 
 fn bench_dot(c: &mut Criterion) {
-    let variants = detected_x86();
+    let variants: Vec<Dispatch> = common::dispatches()
+        .into_iter()
+        .filter(|d| d.isa() != Isa::Portable)
+        .collect();
     eprintln!(
         "dot x86 variants this CPU runs: {:?}",
         variants.iter().map(|d| d.isa().name()).collect::<Vec<_>>()

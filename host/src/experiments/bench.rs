@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use edgeml_core::kernels::{dot, gemm, softmax, Dispatch, Isa};
 use edgeml_core::rng::Rng;
-use edgeml_core::{TensorView, TensorViewMut};
+use edgeml_core::{Scalar, TensorView, TensorViewMut};
 use half::{bf16, f16};
 use serde_json::{json, Value};
 
@@ -92,58 +92,63 @@ fn time_gemm(variant: Variant, n: usize, min_time: Duration, rng: &mut Rng) -> R
     let a = random_vec(rng, n * n);
     let b = random_vec(rng, n * n);
     let mut c = vec![0.0f32; n * n];
-    let a16: Vec<f16> = a.iter().map(|&x| f16::from_f32(x)).collect();
-    let b16: Vec<f16> = b.iter().map(|&x| f16::from_f32(x)).collect();
-    let ab: Vec<bf16> = a.iter().map(|&x| bf16::from_f32(x)).collect();
-    let bb: Vec<bf16> = b.iter().map(|&x| bf16::from_f32(x)).collect();
-    let seconds = seconds_per_call(min_time, || {
-        let out = TensorViewMut::matrix(&mut c, n, n)?;
-        match variant {
-            Variant::Reference => gemm::gemm_reference(
-                1.0,
-                TensorView::matrix(&a, n, n)?,
-                TensorView::matrix(&b, n, n)?,
-                0.0,
-                out,
-            )?,
-            Variant::Isa(dispatch) => gemm::gemm(
-                dispatch,
-                1.0,
-                TensorView::matrix(&a, n, n)?,
-                TensorView::matrix(&b, n, n)?,
-                0.0,
-                out,
-            )?,
-            Variant::MixedF16(dispatch) => gemm::gemm_mixed(
-                dispatch,
-                1.0,
-                TensorView::matrix(&a16, n, n)?,
-                TensorView::matrix(&b16, n, n)?,
-                0.0,
-                out,
-            )?,
-            Variant::MixedBf16(dispatch) => gemm::gemm_mixed(
-                dispatch,
-                1.0,
-                TensorView::matrix(&ab, n, n)?,
-                TensorView::matrix(&bb, n, n)?,
-                0.0,
-                out,
-            )?,
+    let seconds = match variant {
+        Variant::Reference => time_product(min_time, &a, &b, &mut c, n, |a, b, c| {
+            gemm::gemm_reference(1.0, a, b, 0.0, c)
+        })?,
+        Variant::Isa(dispatch) => time_product(min_time, &a, &b, &mut c, n, |a, b, c| {
+            gemm::gemm(dispatch, 1.0, a, b, 0.0, c)
+        })?,
+        Variant::MixedF16(dispatch) => {
+            let (a, b) = (narrow::<f16>(&a), narrow::<f16>(&b));
+            time_product(min_time, &a, &b, &mut c, n, |a, b, c| {
+                gemm::gemm_mixed(dispatch, 1.0, a, b, 0.0, c)
+            })?
         }
-        black_box(&mut c);
-        Ok(())
-    })?;
+        Variant::MixedBf16(dispatch) => {
+            let (a, b) = (narrow::<bf16>(&a), narrow::<bf16>(&b));
+            time_product(min_time, &a, &b, &mut c, n, |a, b, c| {
+                gemm::gemm_mixed(dispatch, 1.0, a, b, 0.0, c)
+            })?
+        }
+    };
     Ok(2.0 * (n as f64).powi(3) / seconds / 1e9)
+}
+
+/// `values` rounded to the storage type `S`.
+fn narrow<S: Scalar>(values: &[f32]) -> Vec<S> {
+    values.iter().map(|&x| S::from_f32(x)).collect()
+}
+
+/// Seconds per call of one n×n×n `product` of `a` and `b` into `c`.
+fn time_product<S>(
+    min_time: Duration,
+    a: &[S],
+    b: &[S],
+    c: &mut [f32],
+    n: usize,
+    product: impl Fn(
+        TensorView<'_, S>,
+        TensorView<'_, S>,
+        TensorViewMut<'_, f32>,
+    ) -> edgeml_core::Result<()>,
+) -> Result<f64> {
+    seconds_per_call(min_time, || {
+        product(
+            TensorView::matrix(a, n, n)?,
+            TensorView::matrix(b, n, n)?,
+            TensorViewMut::matrix(c, n, n)?,
+        )?;
+        black_box(&mut *c);
+        Ok(())
+    })
 }
 
 fn time_dot(variant: Variant, n: usize, min_time: Duration, rng: &mut Rng) -> Result<f64> {
     let a = random_vec(rng, n);
     let b = random_vec(rng, n);
-    let a16: Vec<f16> = a.iter().map(|&x| f16::from_f32(x)).collect();
-    let b16: Vec<f16> = b.iter().map(|&x| f16::from_f32(x)).collect();
-    let ab: Vec<bf16> = a.iter().map(|&x| bf16::from_f32(x)).collect();
-    let bb: Vec<bf16> = b.iter().map(|&x| bf16::from_f32(x)).collect();
+    let (a16, b16) = (narrow::<f16>(&a), narrow::<f16>(&b));
+    let (ab, bb) = (narrow::<bf16>(&a), narrow::<bf16>(&b));
     let seconds = seconds_per_call(min_time, || {
         let value = match variant {
             Variant::Reference => dot::dot_reference(black_box(&a), black_box(&b))?,

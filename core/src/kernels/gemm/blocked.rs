@@ -23,16 +23,44 @@ pub(super) struct Blocking {
 
 /// Scratch a [`run`] needs: `mc·kc` values for A and `kc·nc` for B (each rounded up to whole
 /// micro-panels, which holds when `mc` and `nc` are multiples of MR and NR).
-pub(super) struct Scratch<'s> {
-    pub a: &'s mut [MaybeUninit<f32>],
-    pub b: &'s mut [MaybeUninit<f32>],
+struct Scratch<'s> {
+    a: &'s mut [MaybeUninit<f32>],
+    b: &'s mut [MaybeUninit<f32>],
+}
+
+/// [`run`] with its packing scratch on the stack: `A_LEN` values for A blocks and `B_LEN` for
+/// B blocks (at least `mc·kc` and `kc·nc`).
+///
+/// # Safety
+/// `tile` must be safe to call on this CPU.
+pub(super) unsafe fn run_on_stack<
+    S: Scalar,
+    const MR: usize,
+    const NR: usize,
+    const A_LEN: usize,
+    const B_LEN: usize,
+>(
+    tile: TileFn,
+    blocking: &Blocking,
+    operands: (f32, &Operand<'_, S>, &Operand<'_, S>),
+    beta: f32,
+    c: &mut Output<'_>,
+) {
+    let mut a = [MaybeUninit::<f32>::uninit(); A_LEN];
+    let mut b = [MaybeUninit::<f32>::uninit(); B_LEN];
+    let scratch = Scratch {
+        a: &mut a,
+        b: &mut b,
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe { run::<S, MR, NR>(tile, blocking, operands, beta, c, scratch) }
 }
 
 /// C ← α·A·B + β·C through packed blocks and the microkernel `tile`.
 ///
 /// # Safety
 /// `tile` must be safe to call on this CPU.
-pub(super) unsafe fn run<S: Scalar, const MR: usize, const NR: usize>(
+unsafe fn run<S: Scalar, const MR: usize, const NR: usize>(
     tile: TileFn,
     blocking: &Blocking,
     (alpha, a, b): (f32, &Operand<'_, S>, &Operand<'_, S>),

@@ -3,9 +3,7 @@
 //! code on a Cortex-M4F). Its blocks keep the stack small enough for a microcontroller: 24 KiB
 //! of packing buffers plus a 128-byte accumulator tile, under 25 KiB in all (bound: 32 KiB).
 
-use core::mem::MaybeUninit;
-
-use super::blocked::{run, Blocking, Scratch};
+use super::blocked::{run_on_stack, Blocking};
 use super::{Operand, Output};
 use crate::scalar::Scalar;
 
@@ -44,12 +42,8 @@ pub(super) fn gemm<S: Scalar>(
     beta: f32,
     c: &mut Output<'_>,
 ) {
-    let mut a_scratch = [MaybeUninit::<f32>::uninit(); A_SCRATCH];
-    let mut b_scratch = [MaybeUninit::<f32>::uninit(); B_SCRATCH];
-    let scratch = Scratch {
-        a: &mut a_scratch,
-        b: &mut b_scratch,
-    };
     // SAFETY: the portable tile is plain Rust, safe on every CPU.
-    unsafe { run::<S, MR, NR>(tile, &BLOCKING, (alpha, a, b), beta, c, scratch) }
+    unsafe {
+        run_on_stack::<S, MR, NR, A_SCRATCH, B_SCRATCH>(tile, &BLOCKING, (alpha, a, b), beta, c)
+    }
 }

@@ -13,9 +13,8 @@ use core::arch::x86_64::{
     _mm256_storeu_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,
     _mm512_storeu_ps,
 };
-use core::mem::MaybeUninit;
 
-use super::blocked::{run, Blocking, Scratch};
+use super::blocked::{run_on_stack, Blocking};
 use super::{Operand, Output};
 use crate::scalar::Scalar;
 
@@ -112,14 +111,10 @@ pub(super) unsafe fn gemm_avx2<S: Scalar>(
     beta: f32,
     c: &mut Output<'_>,
 ) {
-    let mut a_scratch = [MaybeUninit::<f32>::uninit(); A_SCRATCH];
-    let mut b_scratch = [MaybeUninit::<f32>::uninit(); B_SCRATCH];
-    let scratch = Scratch {
-        a: &mut a_scratch,
-        b: &mut b_scratch,
-    };
     // SAFETY: the caller vouches for AVX2 and FMA.
-    unsafe { run::<S, 6, 16>(tile_avx2, &BLOCKING, (alpha, a, b), beta, c, scratch) }
+    unsafe {
+        run_on_stack::<S, 6, 16, A_SCRATCH, B_SCRATCH>(tile_avx2, &BLOCKING, (alpha, a, b), beta, c)
+    }
 }
 
 /// C ← α·A·B + β·C with the AVX-512F microkernel.
@@ -133,12 +128,14 @@ pub(super) unsafe fn gemm_avx512<S: Scalar>(
     beta: f32,
     c: &mut Output<'_>,
 ) {
-    let mut a_scratch = [MaybeUninit::<f32>::uninit(); A_SCRATCH];
-    let mut b_scratch = [MaybeUninit::<f32>::uninit(); B_SCRATCH];
-    let scratch = Scratch {
-        a: &mut a_scratch,
-        b: &mut b_scratch,
-    };
     // SAFETY: the caller vouches for AVX-512F.
-    unsafe { run::<S, 12, 32>(tile_avx512, &BLOCKING, (alpha, a, b), beta, c, scratch) }
+    unsafe {
+        run_on_stack::<S, 12, 32, A_SCRATCH, B_SCRATCH>(
+            tile_avx512,
+            &BLOCKING,
+            (alpha, a, b),
+            beta,
+            c,
+        )
+    }
 }

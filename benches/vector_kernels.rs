@@ -40,6 +40,7 @@ fn bench_dot(c: &mut Criterion) {
         "dot x86 variants this CPU runs: {:?}",
         variants.iter().map(|d| d.isa().name()).collect::<Vec<_>>()
     );
+    let best = *common::dispatches().last().unwrap_or(&Dispatch::PORTABLE);
     let mut rng = Rng::new(11);
     for n in DOT_SIZES {
         let mut group = c.benchmark_group(format!("dot/{n}"));
@@ -60,11 +61,11 @@ fn bench_dot(c: &mut Criterion) {
         }
         let (a16, b16): (Vec<f16>, Vec<f16>) = (random(&mut rng, n), random(&mut rng, n));
         group.bench_function(BenchmarkId::new("mixed-f16", n), |bench| {
-            bench.iter(|| dot_mixed(black_box(&a16), black_box(&b16)))
+            bench.iter(|| dot_mixed(best, black_box(&a16), black_box(&b16)))
         });
         let (abf, bbf): (Vec<bf16>, Vec<bf16>) = (random(&mut rng, n), random(&mut rng, n));
         group.bench_function(BenchmarkId::new("mixed-bf16", n), |bench| {
-            bench.iter(|| dot_mixed(black_box(&abf), black_box(&bbf)))
+            bench.iter(|| dot_mixed(best, black_box(&abf), black_box(&bbf)))
         });
         group.finish();
     }

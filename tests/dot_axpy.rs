@@ -8,6 +8,7 @@ mod common;
 use common::{dispatches, U32};
 use edgeml_core::kernels::axpy::{axpy, axpy_reference};
 use edgeml_core::kernels::dot::{dot, dot_dispatch, dot_mixed, dot_reference};
+use edgeml_core::kernels::Dispatch;
 use edgeml_core::{Error, Scalar};
 use half::{bf16, f16};
 use proptest::prelude::*;
@@ -48,14 +49,16 @@ proptest! {
 
     #[test]
     fn mixed_dot_matches_f64_of_rounded_inputs((a, b) in pair()) {
-        let (a16, b16): (Vec<f16>, Vec<f16>) = (a.iter().map(|&x| f16::from_f32(x)).collect(), b.iter().map(|&x| f16::from_f32(x)).collect());
-        let (exact, bound) = dot_bound(&widen(&a16), &widen(&b16));
-        let got = dot_mixed(&a16, &b16).unwrap() as f64;
-        prop_assert!((got - exact).abs() <= bound, "f16: {} vs {}", got, exact);
-        let (ab, bb): (Vec<bf16>, Vec<bf16>) = (a.iter().map(|&x| bf16::from_f32(x)).collect(), b.iter().map(|&x| bf16::from_f32(x)).collect());
-        let (exact, bound) = dot_bound(&widen(&ab), &widen(&bb));
-        let got = dot_mixed(&ab, &bb).unwrap() as f64;
-        prop_assert!((got - exact).abs() <= bound, "bf16: {} vs {}", got, exact);
+        for dispatch in dispatches() {
+            let (a16, b16): (Vec<f16>, Vec<f16>) = (a.iter().map(|&x| f16::from_f32(x)).collect(), b.iter().map(|&x| f16::from_f32(x)).collect());
+            let (exact, bound) = dot_bound(&widen(&a16), &widen(&b16));
+            let got = dot_mixed(dispatch, &a16, &b16).unwrap() as f64;
+            prop_assert!((got - exact).abs() <= bound, "f16: {} vs {}", got, exact);
+            let (ab, bb): (Vec<bf16>, Vec<bf16>) = (a.iter().map(|&x| bf16::from_f32(x)).collect(), b.iter().map(|&x| bf16::from_f32(x)).collect());
+            let (exact, bound) = dot_bound(&widen(&ab), &widen(&bb));
+            let got = dot_mixed(dispatch, &ab, &bb).unwrap() as f64;
+            prop_assert!((got - exact).abs() <= bound, "bf16: {} vs {}", got, exact);
+        }
     }
 
     #[test]
@@ -86,7 +89,10 @@ fn length_mismatch_is_an_error() {
     for dispatch in dispatches() {
         assert_eq!(dot_dispatch(dispatch, &a, &b), mismatch);
     }
-    assert_eq!(dot_mixed(&[f16::ONE; 5], &[f16::ONE; 4]), mismatch);
+    assert_eq!(
+        dot_mixed(Dispatch::PORTABLE, &[f16::ONE; 5], &[f16::ONE; 4]),
+        mismatch
+    );
     assert_eq!(
         axpy(1.0, &a, &mut b),
         Err(Error::ShapeMismatch {

@@ -16,12 +16,17 @@ pub fn supports(isa: Isa) -> bool {
     match isa {
         Isa::Portable => true,
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+        Isa::Avx2Fma => {
+            is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c")
+        }
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => {
             is_x86_feature_detected!("avx512f")
                 && is_x86_feature_detected!("avx2")
                 && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c")
         }
     }
 }

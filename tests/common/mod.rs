@@ -14,9 +14,18 @@ pub fn dispatches() -> Vec<Dispatch> {
             let supported = match isa {
                 Isa::Portable => true,
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2Fma => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+                Isa::Avx2Fma => {
+                    is_x86_feature_detected!("avx2")
+                        && is_x86_feature_detected!("fma")
+                        && is_x86_feature_detected!("f16c")
+                }
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => is_x86_feature_detected!("avx512f"),
+                Isa::Avx512 => {
+                    is_x86_feature_detected!("avx512f")
+                        && is_x86_feature_detected!("avx2")
+                        && is_x86_feature_detected!("fma")
+                        && is_x86_feature_detected!("f16c")
+                }
             };
             if !supported {
                 eprintln!("skipping kernel variant {}: CPU lacks it", isa.name());

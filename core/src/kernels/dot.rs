@@ -3,7 +3,7 @@
 use super::isa::{Dispatch, Isa};
 use super::lanes::dot_lanes;
 use crate::error::{ensure_len, Result};
-use crate::scalar::Scalar;
+use crate::scalar::BulkConvert;
 
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -35,22 +35,20 @@ pub fn dot_dispatch(dispatch: Dispatch, a: &[f32], b: &[f32]) -> Result<f32> {
     })
 }
 
-/// Σ aᵢ·bᵢ with `S` storage (f32, f16, bf16): each element widened to f32, products and sums
-/// in f32. `Err(ShapeMismatch)` on unequal lengths.
-pub fn dot_mixed<S: Scalar>(a: &[S], b: &[S]) -> Result<f32> {
+/// Σ aᵢ·bᵢ with `S` storage (f32, f16, bf16): blocks widened to f32 with the conversion
+/// `dispatch` vouches for (F16C for f16 on x86), then summed by [`dot_dispatch`]'s kernel;
+/// products and sums in f32. `Err(ShapeMismatch)` on unequal lengths.
+pub fn dot_mixed<S: BulkConvert>(dispatch: Dispatch, a: &[S], b: &[S]) -> Result<f32> {
     ensure_len(a.len(), b.len())?;
-    const BLOCK: usize = 64;
+    const BLOCK: usize = 256;
     let mut wide_a = [0.0f32; BLOCK];
     let mut wide_b = [0.0f32; BLOCK];
     let mut total = 0.0f32;
     for (x, y) in a.chunks(BLOCK).zip(b.chunks(BLOCK)) {
-        for (w, v) in wide_a.iter_mut().zip(x) {
-            *w = v.to_f32();
-        }
-        for (w, v) in wide_b.iter_mut().zip(y) {
-            *w = v.to_f32();
-        }
-        total += dot_lanes(&wide_a[..x.len()], &wide_b[..y.len()]);
+        let (wide_a, wide_b) = (&mut wide_a[..x.len()], &mut wide_b[..y.len()]);
+        S::widen_slice_with(dispatch, x, wide_a);
+        S::widen_slice_with(dispatch, y, wide_b);
+        total += dot_dispatch(dispatch, wide_a, wide_b)?;
     }
     Ok(total)
 }

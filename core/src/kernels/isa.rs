@@ -15,10 +15,10 @@ pub enum Isa {
     /// Plain Rust written so LLVM vectorizes it for the compile target (SSE2 on a default
     /// x86-64 build, NEON on aarch64, scalar FPU code on Cortex-M4F).
     Portable,
-    /// x86-64 with AVX2 and FMA (256-bit lanes, fused multiply-add).
+    /// x86-64 with AVX2, FMA and F16C (256-bit lanes, fused multiply-add, f16 conversion).
     #[cfg(target_arch = "x86_64")]
     Avx2Fma,
-    /// x86-64 with AVX-512 F (512-bit lanes), plus AVX2 and FMA.
+    /// x86-64 with AVX-512 F (512-bit lanes), plus AVX2, FMA and F16C.
     #[cfg(target_arch = "x86_64")]
     Avx512,
 }
@@ -55,9 +55,9 @@ impl Isa {
         match self {
             Isa::Portable => &[],
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2Fma => &["avx2", "fma"],
+            Isa::Avx2Fma => &["avx2", "fma", "f16c"],
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => &["avx512f", "avx2", "fma"],
+            Isa::Avx512 => &["avx512f", "avx2", "fma", "f16c"],
         }
     }
 }

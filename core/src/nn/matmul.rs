@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::kernels::gemm::gemm_mixed;
 use crate::kernels::Dispatch;
-use crate::scalar::{from_f32_slice, BulkConvert};
+use crate::scalar::{from_f32_slice_with, BulkConvert};
 use crate::tensor::{TensorView, TensorViewMut};
 
 /// Dimensions of one layer's products for `rows` minibatch rows.
@@ -165,14 +165,14 @@ pub(crate) struct Reduced<'h, T> {
     pub second: &'h mut [T],
 }
 
-fn narrow<'b, T: BulkConvert>(src: &[f32], dst: &'b mut [T]) -> Result<&'b [T]> {
+fn narrow<'b, T: BulkConvert>(d: Dispatch, src: &[f32], dst: &'b mut [T]) -> Result<&'b [T]> {
     let len = src.len();
     let available = dst.len();
     let dst = dst.get_mut(..len).ok_or(crate::Error::BufferTooSmall {
         needed: len,
         available,
     })?;
-    from_f32_slice(src, dst)?;
+    from_f32_slice_with(d, src, dst)?;
     Ok(dst)
 }
 
@@ -186,7 +186,7 @@ impl<T: BulkConvert> Matmul for Reduced<'_, T> {
         dims: Dims,
         z: &mut [f32],
     ) -> Result<()> {
-        let x = narrow(slice(x, 0, dims.rows * dims.inputs)?, self.first)?;
+        let x = narrow(d, slice(x, 0, dims.rows * dims.inputs)?, self.first)?;
         products(
             d,
             x,
@@ -203,8 +203,8 @@ impl<T: BulkConvert> Matmul for Reduced<'_, T> {
         dims: Dims,
         gw: &mut [f32],
     ) -> Result<()> {
-        let x = narrow(slice(x, 0, dims.rows * dims.inputs)?, self.first)?;
-        let dz = narrow(slice(dz, 0, dims.rows * dims.outputs)?, self.second)?;
+        let x = narrow(d, slice(x, 0, dims.rows * dims.inputs)?, self.first)?;
+        let dz = narrow(d, slice(dz, 0, dims.rows * dims.outputs)?, self.second)?;
         weight_products(d, x, dz, dims, gw)
     }
     fn input_grad(
@@ -216,7 +216,7 @@ impl<T: BulkConvert> Matmul for Reduced<'_, T> {
         dims: Dims,
         dx: &mut [f32],
     ) -> Result<()> {
-        let dz = narrow(slice(dz, 0, dims.rows * dims.outputs)?, self.second)?;
+        let dz = narrow(d, slice(dz, 0, dims.rows * dims.outputs)?, self.second)?;
         input_products(
             d,
             dz,

@@ -153,8 +153,12 @@ fn time_dot(variant: Variant, n: usize, min_time: Duration, rng: &mut Rng) -> Re
         let value = match variant {
             Variant::Reference => dot::dot_reference(black_box(&a), black_box(&b))?,
             Variant::Isa(dispatch) => dot::dot_dispatch(dispatch, black_box(&a), black_box(&b))?,
-            Variant::MixedF16(_) => dot::dot_mixed(black_box(&a16), black_box(&b16))?,
-            Variant::MixedBf16(_) => dot::dot_mixed(black_box(&ab), black_box(&bb))?,
+            Variant::MixedF16(dispatch) => {
+                dot::dot_mixed(dispatch, black_box(&a16), black_box(&b16))?
+            }
+            Variant::MixedBf16(dispatch) => {
+                dot::dot_mixed(dispatch, black_box(&ab), black_box(&bb))?
+            }
         };
         black_box(value);
         Ok(())

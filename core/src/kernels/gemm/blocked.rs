@@ -5,7 +5,8 @@ use core::mem::MaybeUninit;
 
 use super::pack::{pack_a, pack_b};
 use super::{Operand, Output};
-use crate::scalar::Scalar;
+use crate::kernels::isa::Dispatch;
+use crate::scalar::BulkConvert;
 
 /// A microkernel: `acc[i·NR + j] = Σ_p a[p·MR + i] · b[p·NR + j]` over `p < kc`, for packed
 /// panels `a` (kc×MR) and `b` (kc×NR). Implementations return without writing when a slice is
@@ -32,15 +33,15 @@ struct Scratch<'s> {
 /// B blocks (at least `mc·kc` and `kc·nc`).
 ///
 /// # Safety
-/// `tile` must be safe to call on this CPU.
+/// `tile` must be safe to call on this CPU, and `dispatch` must match it.
 pub(super) unsafe fn run_on_stack<
-    S: Scalar,
+    S: BulkConvert,
     const MR: usize,
     const NR: usize,
     const A_LEN: usize,
     const B_LEN: usize,
 >(
-    tile: TileFn,
+    (dispatch, tile): (Dispatch, TileFn),
     blocking: &Blocking,
     operands: (f32, &Operand<'_, S>, &Operand<'_, S>),
     beta: f32,
@@ -53,15 +54,15 @@ pub(super) unsafe fn run_on_stack<
         b: &mut b,
     };
     // SAFETY: forwarded from the caller.
-    unsafe { run::<S, MR, NR>(tile, blocking, operands, beta, c, scratch) }
+    unsafe { run::<S, MR, NR>((dispatch, tile), blocking, operands, beta, c, scratch) }
 }
 
 /// C ← α·A·B + β·C through packed blocks and the microkernel `tile`.
 ///
 /// # Safety
-/// `tile` must be safe to call on this CPU.
-unsafe fn run<S: Scalar, const MR: usize, const NR: usize>(
-    tile: TileFn,
+/// `tile` must be safe to call on this CPU, and `dispatch` must match it.
+unsafe fn run<S: BulkConvert, const MR: usize, const NR: usize>(
+    (dispatch, tile): (Dispatch, TileFn),
     blocking: &Blocking,
     (alpha, a, b): (f32, &Operand<'_, S>, &Operand<'_, S>),
     beta: f32,
@@ -87,10 +88,10 @@ unsafe fn run<S: Scalar, const MR: usize, const NR: usize>(
                 (0, _) => Merge::Scale { beta },
                 _ => Merge::Accumulate,
             };
-            let b_packed = pack_b::<S, NR>(b, (p0, kb), (j0, nb), scratch.b);
+            let b_packed = pack_b::<S, NR>(dispatch, b, (p0, kb), (j0, nb), scratch.b);
             for i0 in (0..m).step_by(blocking.mc) {
                 let mb = blocking.mc.min(m - i0);
-                let a_packed = pack_a::<S, MR>(a, (i0, mb), (p0, kb), scratch.a);
+                let a_packed = pack_a::<S, MR>(dispatch, a, (i0, mb), (p0, kb), scratch.a);
                 for (jp, b_panel) in b_packed.chunks_exact(NR * kb).enumerate() {
                     for (ip, a_panel) in a_packed.chunks_exact(MR * kb).enumerate() {
                         // SAFETY: the caller vouches for `tile` on this CPU; the panels hold

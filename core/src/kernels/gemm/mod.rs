@@ -126,9 +126,9 @@ pub fn gemm_mixed<S: BulkConvert>(
         Isa::Portable => portable::gemm(alpha, &a, &b, beta, &mut c),
         // SAFETY: a Dispatch for these variants certifies the CPU has their features.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma => unsafe { x86::gemm_avx2(alpha, &a, &b, beta, &mut c) },
+        Isa::Avx2Fma => unsafe { x86::gemm_avx2(dispatch, alpha, &a, &b, beta, &mut c) },
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { x86::gemm_avx512(alpha, &a, &b, beta, &mut c) },
+        Isa::Avx512 => unsafe { x86::gemm_avx512(dispatch, alpha, &a, &b, beta, &mut c) },
     }
     Ok(())
 }

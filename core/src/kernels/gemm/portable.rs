@@ -5,7 +5,8 @@
 
 use super::blocked::{run_on_stack, Blocking};
 use super::{Operand, Output};
-use crate::scalar::Scalar;
+use crate::kernels::isa::Dispatch;
+use crate::scalar::BulkConvert;
 
 const MR: usize = 4;
 const NR: usize = 8;
@@ -35,7 +36,7 @@ fn tile(kc: usize, a: &[f32], b: &[f32], acc: &mut [f32]) {
 }
 
 /// C ← α·A·B + β·C with the portable microkernel.
-pub(super) fn gemm<S: Scalar>(
+pub(super) fn gemm<S: BulkConvert>(
     alpha: f32,
     a: &Operand<'_, S>,
     b: &Operand<'_, S>,
@@ -44,6 +45,12 @@ pub(super) fn gemm<S: Scalar>(
 ) {
     // SAFETY: the portable tile is plain Rust, safe on every CPU.
     unsafe {
-        run_on_stack::<S, MR, NR, A_SCRATCH, B_SCRATCH>(tile, &BLOCKING, (alpha, a, b), beta, c)
+        run_on_stack::<S, MR, NR, A_SCRATCH, B_SCRATCH>(
+            (Dispatch::PORTABLE, tile),
+            &BLOCKING,
+            (alpha, a, b),
+            beta,
+            c,
+        )
     }
 }

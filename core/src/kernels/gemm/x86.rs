@@ -16,7 +16,8 @@ use core::arch::x86_64::{
 
 use super::blocked::{run_on_stack, Blocking};
 use super::{Operand, Output};
-use crate::scalar::Scalar;
+use crate::kernels::isa::Dispatch;
+use crate::scalar::BulkConvert;
 
 const BLOCKING: Blocking = Blocking {
     mc: 96,
@@ -104,7 +105,8 @@ unsafe fn tile_avx512(kc: usize, a: &[f32], b: &[f32], acc: &mut [f32]) {
 ///
 /// # Safety
 /// The CPU must support AVX2 and FMA.
-pub(super) unsafe fn gemm_avx2<S: Scalar>(
+pub(super) unsafe fn gemm_avx2<S: BulkConvert>(
+    dispatch: Dispatch,
     alpha: f32,
     a: &Operand<'_, S>,
     b: &Operand<'_, S>,
@@ -113,7 +115,13 @@ pub(super) unsafe fn gemm_avx2<S: Scalar>(
 ) {
     // SAFETY: the caller vouches for AVX2 and FMA.
     unsafe {
-        run_on_stack::<S, 6, 16, A_SCRATCH, B_SCRATCH>(tile_avx2, &BLOCKING, (alpha, a, b), beta, c)
+        run_on_stack::<S, 6, 16, A_SCRATCH, B_SCRATCH>(
+            (dispatch, tile_avx2),
+            &BLOCKING,
+            (alpha, a, b),
+            beta,
+            c,
+        )
     }
 }
 
@@ -121,7 +129,8 @@ pub(super) unsafe fn gemm_avx2<S: Scalar>(
 ///
 /// # Safety
 /// The CPU must support AVX-512F.
-pub(super) unsafe fn gemm_avx512<S: Scalar>(
+pub(super) unsafe fn gemm_avx512<S: BulkConvert>(
+    dispatch: Dispatch,
     alpha: f32,
     a: &Operand<'_, S>,
     b: &Operand<'_, S>,
@@ -131,7 +140,7 @@ pub(super) unsafe fn gemm_avx512<S: Scalar>(
     // SAFETY: the caller vouches for AVX-512F.
     unsafe {
         run_on_stack::<S, 12, 32, A_SCRATCH, B_SCRATCH>(
-            tile_avx512,
+            (dispatch, tile_avx512),
             &BLOCKING,
             (alpha, a, b),
             beta,

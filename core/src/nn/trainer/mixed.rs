@@ -10,7 +10,7 @@ use crate::nn::scaler::LossScaler;
 use crate::nn::topology::half_len;
 use crate::nn::trainer::{StepReport, Trainer};
 use crate::rng::Rng;
-use crate::scalar::{from_f32_slice, BulkConvert};
+use crate::scalar::{from_f32_slice_with, BulkConvert};
 
 impl Trainer<'_> {
     /// One mixed-precision step: the products read `T` (f16/bf16) copies of the weights and
@@ -37,7 +37,7 @@ impl Trainer<'_> {
             });
         }
         let (weights, rest) = half.split_at_mut(topo.param_len());
-        from_f32_slice(mlp.params(), weights)?;
+        from_f32_slice_with(self.config.dispatch, mlp.params(), weights)?;
         let operand = (needed - topo.param_len()) / 2;
         let (first, rest) = rest.split_at_mut(operand);
         let second = rest.get_mut(..operand).unwrap_or_default();

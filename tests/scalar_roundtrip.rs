@@ -2,10 +2,14 @@
 //! (checked in f64 against the two neighbouring representable values), overflow to ±∞,
 //! gradual underflow, NaN and ±∞ preserved; bulk conversion equals element-wise conversion.
 
-use edgeml_core::scalar::{from_f32_slice, to_f32_slice};
+use edgeml_core::scalar::{from_f32_slice, from_f32_slice_with, to_f32_slice, to_f32_slice_with};
 use edgeml_core::{Error, Scalar};
 use half::{bf16, f16};
 use proptest::prelude::*;
+
+mod common;
+
+use common::dispatches;
 
 /// The representable neighbours of x's rounding, by stepping the bit pattern.
 fn check_nearest<S: Scalar>(x: f32, step: impl Fn(S, i32) -> S) -> Result<(), TestCaseError> {
@@ -69,6 +73,33 @@ proptest! {
         // Below the normal range f16 has a fixed spacing of 2⁻²⁴: absolute error ≤ 2⁻²⁵.
         let back = f16::from_f32(x).to_f32() as f64;
         prop_assert!((back - x as f64).abs() <= 2f64.powi(-25));
+    }
+
+    #[test]
+    fn hardware_conversion_equals_software(bits in prop::collection::vec(any::<u32>(), 0..100)) {
+        // Arbitrary f32 bit patterns: NaN, ±∞, subnormals, overflow to ∞, ties.
+        let x: Vec<f32> = bits.iter().map(|&b| f32::from_bits(b)).collect();
+        let halves: Vec<f16> = bits.iter().map(|&b| f16::from_bits(b as u16)).collect();
+        for dispatch in dispatches() {
+            let mut narrowed = vec![f16::ZERO; x.len()];
+            from_f32_slice_with(dispatch, &x, &mut narrowed).unwrap();
+            let mut widened = vec![0.0f32; x.len()];
+            to_f32_slice_with(dispatch, &halves, &mut widened).unwrap();
+            for i in 0..x.len() {
+                let expected = f16::from_f32(x[i]);
+                if expected.is_nan() {
+                    prop_assert!(narrowed[i].is_nan(), "{}: {:e} narrowed", dispatch.isa().name(), x[i]);
+                } else {
+                    prop_assert_eq!(narrowed[i].to_bits(), expected.to_bits(), "{} {:e}", dispatch.isa().name(), x[i]);
+                }
+                let wide = halves[i].to_f32();
+                if wide.is_nan() {
+                    prop_assert!(widened[i].is_nan());
+                } else {
+                    prop_assert_eq!(widened[i].to_bits(), wide.to_bits());
+                }
+            }
+        }
     }
 
     #[test]

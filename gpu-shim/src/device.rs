@@ -1,10 +1,12 @@
 //! The [`Gpu`] handle: adapter selection, device creation and the cached kernel pipelines.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::error::GpuError;
 use crate::kernels::gemm::GemmPipeline;
+use crate::kernels::launch::{BufferPool, Kernel};
 
 /// Environment variable restricting the backends searched: `vulkan`, `gl`, `metal`, `dx12` or
 /// `all` (comma-separated lists are accepted).
@@ -27,6 +29,12 @@ impl AdapterSummary {
     /// True when the adapter is a software rasterizer running on the CPU (e.g. lavapipe).
     pub fn is_software(&self) -> bool {
         self.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// True when the kernels run through wgpu's OpenGL backend (the fallback where no
+    /// Vulkan, Metal or DX12 adapter was found or `EDGEML_GPU_BACKEND=gl` was set).
+    pub fn is_gl(&self) -> bool {
+        self.backend == wgpu::Backend::Gl
     }
 }
 
@@ -54,6 +62,8 @@ pub struct Gpu {
     pub(crate) queue: wgpu::Queue,
     pub(crate) limits: wgpu::Limits,
     pub(crate) gemm: GemmPipeline,
+    pub(crate) pool: BufferPool,
+    kernels: Mutex<HashMap<&'static str, Kernel>>,
     info: AdapterSummary,
     serial: Mutex<()>,
 }
@@ -96,7 +106,8 @@ impl Gpu {
         let limits = adapter.limits();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("edgeml-gpu"),
-            required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
+            required_features: adapter.features()
+                & (wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SHADER_F16),
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -110,9 +121,31 @@ impl Gpu {
             queue,
             limits,
             gemm,
+            pool: BufferPool::default(),
+            kernels: Mutex::new(HashMap::new()),
             info,
             serial: Mutex::new(()),
         })
+    }
+
+    /// The compiled pipeline for entry point `entry` of a kernel's WGSL `source`, compiled on
+    /// first use and cached under `label` (unique per source and entry point).
+    pub(crate) fn kernel(
+        &self,
+        label: &'static str,
+        source: &'static str,
+        entry: &'static str,
+    ) -> Result<Kernel, GpuError> {
+        let mut cache = self.kernels.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(kernel) = cache.get(label) {
+            return Ok(kernel.clone());
+        }
+        let kernel = {
+            let _serial = self.exclusive();
+            Kernel::compile(&self.device, label, source, entry)?
+        };
+        cache.insert(label, kernel.clone());
+        Ok(kernel)
     }
 
     /// Name, backend and device type of the adapter that runs the kernels.
@@ -126,6 +159,11 @@ impl Gpu {
         self.device
             .features()
             .contains(wgpu::Features::TIMESTAMP_QUERY)
+    }
+
+    /// True when the device supports WGSL's `f16` type (the `shader-f16` feature).
+    pub fn has_f16(&self) -> bool {
+        self.device.features().contains(wgpu::Features::SHADER_F16)
     }
 
     /// Maps the first `bytes` of a `MAP_READ` buffer (after waiting for the device), hands the

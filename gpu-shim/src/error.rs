@@ -62,6 +62,10 @@ pub enum GpuError {
         /// Columns of B and C.
         n: usize,
     },
+    /// The input breaks the core kernel's contract (non-finite softmax input, zero k, ...);
+    /// carries the error the core returns for the same input.
+    #[error("invalid input: {0}")]
+    Input(edgeml_core::Error),
     /// Reading a buffer back to the host failed.
     #[error("buffer mapping failed: {0}")]
     Map(String),

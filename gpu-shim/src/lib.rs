@@ -9,4 +9,7 @@ pub mod kernels;
 
 pub use device::{AdapterSummary, Gpu};
 pub use error::GpuError;
+pub use kernels::distance::Neighbor;
 pub use kernels::gemm::{ComputeTiming, GemmPlan, GemmTiming};
+pub use kernels::gemm_half::HalfStorage;
+pub use kernels::launch::KernelTiming;

@@ -183,7 +183,11 @@ fn elements(rows: usize, cols: usize, shape: (usize, usize, usize)) -> Result<us
 
 /// Bytes for `count` f32 (at least one element: zero-sized bindings are invalid), checked
 /// against the adapter's buffer and binding limits.
-fn buffer_bytes(what: &'static str, count: usize, limits: &wgpu::Limits) -> Result<u64, GpuError> {
+pub(crate) fn buffer_bytes(
+    what: &'static str,
+    count: usize,
+    limits: &wgpu::Limits,
+) -> Result<u64, GpuError> {
     let needed = (count.max(1) as u64).saturating_mul(4);
     let limit = limits
         .max_buffer_size
@@ -199,7 +203,7 @@ fn buffer_bytes(what: &'static str, count: usize, limits: &wgpu::Limits) -> Resu
 }
 
 /// Binds a whole buffer at `binding`.
-fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
+pub(crate) fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
     wgpu::BindGroupEntry {
         binding,
         resource: buffer.as_entire_binding(),
@@ -207,7 +211,7 @@ fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
 }
 
 /// Checks that `got` elements were supplied where the shape needs `expected`.
-fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), GpuError> {
+pub(crate) fn check_len(what: &'static str, expected: usize, got: usize) -> Result<(), GpuError> {
     if expected == got {
         Ok(())
     } else {

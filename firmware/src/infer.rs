@@ -1,0 +1,131 @@
+//! Inference with the embedded models on the embedded test inputs, printing each prediction
+//! and the instruction count of the first one.
+
+use crate::data;
+use crate::dims::*;
+use crate::measure::Counter;
+use crate::memory::Memory;
+use crate::out::{argmax, prediction};
+use cortex_m_semihosting::hprintln;
+use edgeml_core::attention::{AttentionSpec, EncoderBlock};
+use edgeml_core::kernels::activation::Activation as BlockActivation;
+use edgeml_core::kernels::Dispatch;
+use edgeml_core::knn::{KnnClassifier, KnnIndex, KnnParams, Metric, Points, Search, Weighting};
+use edgeml_core::nn::Mlp;
+use edgeml_core::tree::serial;
+use edgeml_core::{Error, Result};
+
+fn embedded(ok: bool) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Corrupt {
+            reason: "embedded data length disagrees with dims.rs",
+        })
+    }
+}
+
+/// The Fashion-MNIST MLP from `bytes` (dtype `name`) on every embedded image.
+pub fn mlp(mem: &mut Memory, counter: &Counter, name: &str, bytes: &[u8]) -> Result<()> {
+    let (mlp, load) = counter.count(|| Mlp::load(bytes, &mut mem.mlp));
+    let mlp = mlp?;
+    hprintln!("# instructions mlp_{}_load {}", name, load);
+    embedded(data::FASHION_X.len() == FASHION_N * FASHION_D && data::FASHION_Y.len() == FASHION_N)?;
+    let mut logits = [0.0f32; FASHION_CLASSES];
+    let mut correct = 0;
+    let images = data::FASHION_X.chunks_exact(FASHION_D);
+    for (i, (pixels, &label)) in images.zip(data::FASHION_Y).enumerate() {
+        for (x, &p) in mem.image.iter_mut().zip(pixels) {
+            *x = f32::from(p) / 255.0;
+        }
+        let (result, n) = counter.count(|| {
+            mlp.forward(
+                Dispatch::PORTABLE,
+                &mem.image,
+                &mut mem.mlp_scratch,
+                &mut logits,
+            )
+        });
+        result?;
+        if i == 0 {
+            hprintln!("# instructions mlp_{}_inference {}", name, n);
+        }
+        let class = argmax(&logits);
+        correct += usize::from(class == usize::from(label));
+        prediction(format_args!("mlp {name} {i}"), class, &logits);
+    }
+    hprintln!("acc mlp {} {} {}", name, correct, FASHION_N);
+    Ok(())
+}
+
+/// Loads the blob rows and queries into RAM.
+pub fn load_blobs(mem: &mut Memory) -> Result<()> {
+    embedded(data::decode_f32(data::BLOB_X, &mut mem.blob_x))?;
+    embedded(data::decode_u32(data::BLOB_Y, &mut mem.blob_y))?;
+    embedded(data::decode_f32(data::BLOB_QUERY, &mut mem.query))
+}
+
+/// k-NN (brute force, k = `KNN_K`) over the blob rows, on every query.
+pub fn knn(mem: &Memory, counter: &Counter) -> Result<()> {
+    let points = Points::new(&mem.blob_x, BLOB_ROWS, BLOB_D)?;
+    let index = KnnIndex::new(points, Search::BruteForce, &mut [], &mut [])?;
+    let knn = KnnClassifier::new(index, &mem.blob_y, BLOB_CLASSES)?;
+    let params = KnnParams {
+        k: KNN_K,
+        metric: Metric::SquaredL2,
+        weighting: Weighting::Uniform,
+    };
+    let mut votes = [0.0f64; BLOB_CLASSES];
+    for (i, q) in mem.query.chunks_exact(BLOB_D).enumerate() {
+        let (class, n) = counter.count(|| knn.predict::<KNN_K>(q, params, &mut votes));
+        if i == 0 {
+            hprintln!("# instructions knn_inference {}", n);
+        }
+        prediction(format_args!("knn {i}"), class? as usize, &[]);
+    }
+    Ok(())
+}
+
+/// The boosted ensemble on every query.
+pub fn gbdt(mem: &mut Memory, counter: &Counter) -> Result<()> {
+    let (model, load) =
+        counter.count(|| serial::load(data::GBDT, &mut mem.nodes, &mut mem.roots, &mut mem.base));
+    let model = model?;
+    hprintln!("# instructions gbdt_load {}", load);
+    let mut scores = [0.0f32; BLOB_CLASSES];
+    for (i, q) in mem.query.chunks_exact(BLOB_D).enumerate() {
+        let (result, n) = counter.count(|| model.predict_scores(q, &mut scores));
+        result?;
+        if i == 0 {
+            hprintln!("# instructions gbdt_inference {}", n);
+        }
+        prediction(format_args!("gbdt {i}"), argmax(&scores), &scores);
+    }
+    Ok(())
+}
+
+/// The encoder block on the embedded sequence.
+pub fn attention(mem: &mut Memory, counter: &Counter) -> Result<()> {
+    let block = EncoderBlock::new(ATTN_D, ATTN_HEADS, ATTN_FF, BlockActivation::Gelu)?;
+    embedded(block.param_len() == mem.attn_params.len())?;
+    embedded(block.forward_workspace_len(ATTN_SEQ) == mem.attn_workspace.len())?;
+    embedded(data::decode_f32(data::ATTN_PARAMS, &mut mem.attn_params))?;
+    embedded(data::decode_f32(data::ATTN_X, &mut mem.attn_x))?;
+    let spec = AttentionSpec::new();
+    let (result, n) = counter.count(|| {
+        block.forward(
+            Dispatch::PORTABLE,
+            &spec,
+            &mem.attn_params,
+            &mem.attn_x,
+            &mut mem.attn_out,
+            &mut mem.attn_workspace,
+        )
+    });
+    result?;
+    hprintln!("# instructions attention_block_inference {}", n);
+    for (i, row) in mem.attn_out.chunks_exact(ATTN_D).enumerate() {
+        prediction(format_args!("attn {i}"), argmax(row), row);
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! edgeml-core on an emulated Cortex-M4F (QEMU `mps2-an386`): runs the models trained on the
+//! host (embedded with `include_bytes!`) on embedded test inputs, trains a small MLP on the
+//! device, feeds corrupted model bytes to the loaders, and prints every result over
+//! semihosting (format in `export/src/check.rs`), then exits with status 0 when everything
+//! ran. `./run-in-qemu.sh` builds, runs and checks it against the host.
+#![no_std]
+#![no_main]
+
+mod corrupt;
+mod data;
+#[path = "../export/src/dims.rs"]
+mod dims;
+mod infer;
+mod measure;
+mod memory;
+mod out;
+mod train;
+
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use edgeml_core::{Error, Result};
+use panic_semihosting as _;
+
+fn run() -> Result<()> {
+    let peripherals = cortex_m::Peripherals::take().ok_or(Error::Empty)?;
+    let counter = measure::Counter::new(peripherals.SYST);
+    // cortex_m::asm::delay(n) runs n + 1 iterations of `subs; bne`: 2n + 2 instructions.
+    let ((), calibration) = counter.count(|| cortex_m::asm::delay(1_000_000));
+    hprintln!("# instructions calibration_2000002 {}", calibration);
+    // Keeps core::fmt's float formatting in every build, so that the footprint of a part
+    // (a build with one feature, minus a build with none) counts the model code only.
+    hprintln!(
+        "# instructions_per_tick {}",
+        measure::INSTRUCTIONS_PER_TICK as f32
+    );
+    let mem = memory::take().ok_or(Error::Empty)?;
+    if cfg!(feature = "mlp-f32") {
+        infer::mlp(mem, &counter, "f32", data::MLP_F32)?;
+    }
+    if cfg!(feature = "mlp-f16") {
+        infer::mlp(mem, &counter, "f16", data::MLP_F16)?;
+    }
+    if cfg!(any(feature = "knn", feature = "gbdt", feature = "train")) {
+        infer::load_blobs(mem)?;
+    }
+    if cfg!(feature = "knn") {
+        infer::knn(mem, &counter)?;
+    }
+    if cfg!(feature = "gbdt") {
+        infer::gbdt(mem, &counter)?;
+    }
+    if cfg!(feature = "attention") {
+        infer::attention(mem, &counter)?;
+    }
+    if cfg!(feature = "train") {
+        train::run(mem, &counter)?;
+    }
+    if cfg!(feature = "corrupt") {
+        corrupt::run(mem);
+    }
+    footprint(mem);
+    Ok(())
+}
+
+fn footprint(mem: &memory::Memory) {
+    hprintln!("# ram mlp_model {}", core::mem::size_of_val(&mem.mlp));
+    hprintln!(
+        "# ram mlp_scratch {}",
+        core::mem::size_of_val(&mem.mlp_scratch) + core::mem::size_of_val(&mem.image)
+    );
+    hprintln!(
+        "# ram knn {}",
+        core::mem::size_of_val(&mem.blob_x)
+            + core::mem::size_of_val(&mem.blob_y)
+            + core::mem::size_of_val(&mem.query)
+    );
+    hprintln!(
+        "# ram gbdt {}",
+        core::mem::size_of_val(&mem.nodes)
+            + core::mem::size_of_val(&mem.roots)
+            + core::mem::size_of_val(&mem.base)
+    );
+    let attn = core::mem::size_of_val(&mem.attn_params)
+        + core::mem::size_of_val(&mem.attn_x)
+        + core::mem::size_of_val(&mem.attn_out);
+    hprintln!(
+        "# ram attention {}",
+        attn + core::mem::size_of_val(&mem.attn_workspace)
+    );
+    let batch = core::mem::size_of_val(&mem.batch_x)
+        + core::mem::size_of_val(&mem.batch_y)
+        + core::mem::size_of_val(&mem.order);
+    hprintln!(
+        "# ram training {}",
+        core::mem::size_of_val(&mem.train) + batch
+    );
+    hprintln!(
+        "# ram corruption_copy {}",
+        core::mem::size_of_val(&mem.bytes)
+    );
+    hprintln!("# ram static_total {}", measure::static_ram());
+    hprintln!("# stack_high_water {}", measure::stack_high_water());
+}
+
+#[entry]
+fn main() -> ! {
+    measure::paint_stack();
+    let status = match run() {
+        Ok(()) => {
+            hprintln!("done ok");
+            debug::EXIT_SUCCESS
+        }
+        Err(e) => {
+            hprintln!("done error {}", out::code(&e));
+            debug::EXIT_FAILURE
+        }
+    };
+    loop {
+        debug::exit(status);
+    }
+}

@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # Builds the firmware for thumbv7em-none-eabihf, runs it on QEMU's mps2-an386 (Cortex-M4F) and
-# checks its output against the host: the exporter trains the models on the host, writes them
-# (and the host's predictions) to firmware/models/, the firmware embeds them with
-# include_bytes!, and the exporter's `check` compares QEMU's output with the host's predictions.
-# Installs qemu-system-arm (Debian) when missing. With --footprint, also writes
-# firmware/FOOTPRINT.md (section sizes, static RAM, stack, instruction counts).
+# checks its output against the host: `edgeml export` trains the models on the host, writes
+# them (and the host's predictions) to firmware/models/, the firmware embeds them with
+# include_bytes!, and `edgeml export --check` compares QEMU's output with the host's
+# predictions. Installs qemu-system-arm (Debian) when missing. With --footprint, also writes
+# firmware/FOOTPRINT.md (section sizes, static RAM, stack, instruction counts) and puts the same
+# report into README.md between `<!-- footprint:start -->` and `<!-- footprint:end -->`.
 set -euo pipefail
 cd "$(dirname "$0")"
 firmware_dir=$(pwd)
+repo_dir=$(cd .. && pwd)
+
+# The host's `edgeml` command, run from the repository root (outside firmware/, whose
+# .cargo/config.toml would build it for the Cortex-M target), in the workspace's target folder
+# unless CARGO_TARGET_DIR names one.
+host_target_dir=${CARGO_TARGET_DIR:-$repo_dir/target}
+edgeml() {
+    (cd "$repo_dir" && CARGO_TARGET_DIR=$host_target_dir \
+        cargo run --release --quiet -p edgeml-host -- "$@")
+}
 
 footprint=false
 [ "${1:-}" = "--footprint" ] && footprint=true
@@ -33,12 +44,11 @@ target_dir=${CARGO_TARGET_DIR:-$firmware_dir/target}
 export CARGO_TARGET_DIR=$target_dir
 
 echo "==> firmware: fmt and clippy"
-(cd export && cargo fmt --check && cargo clippy --release --quiet -- -D warnings)
 cargo fmt --check
 cargo clippy --release --quiet -- -D warnings
 
 echo "==> firmware: training and exporting the models on the host"
-(cd export && cargo run --release --quiet -- export "$firmware_dir/models")
+edgeml export --dir "$firmware_dir/models"
 
 echo "==> firmware: building and running on qemu-system-arm -machine mps2-an386"
 cargo build --release --quiet
@@ -52,7 +62,7 @@ if [ "$status" -ne 0 ]; then
     echo "firmware exited with status $status" >&2
     exit 1
 fi
-(cd export && cargo run --release --quiet -- check "$firmware_dir/models" "$output")
+edgeml export --dir "$firmware_dir/models" --check "$output"
 
 if $footprint; then
     echo "==> firmware: footprint of each part"
@@ -69,7 +79,7 @@ if $footprint; then
     cargo build --release --quiet
     cp "$target_dir/thumbv7em-none-eabihf/release/edgeml-firmware" "$elf_dir/all"
     parts+=("all=$elf_dir/all")
-    (cd export && cargo run --release --quiet -- footprint "$firmware_dir/models" "$output" \
-        "${parts[@]}") >"$firmware_dir/FOOTPRINT.md"
-    echo "wrote firmware/FOOTPRINT.md"
+    edgeml export --dir "$firmware_dir/models" --footprint "$output" \
+        --readme "$repo_dir/README.md" "${parts[@]}" >"$firmware_dir/FOOTPRINT.md"
+    echo "wrote firmware/FOOTPRINT.md and the footprint block of README.md"
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Times edgeml's kernels and numpy's sgemm in one run on this machine, one thread each, and
-# writes the side-by-side table to report/peers.md. Installs the pinned peers into
+# writes the side-by-side table to report/peers.md; then edgeml's k-NN beside scikit-learn's
+# (report/peers_knn.md). Installs the pinned peers into
 # benches/peers/.venv on first use. Not part of the test command.
 #
 #   benches/peers/run.sh [--quick]
@@ -9,7 +10,8 @@ cd "$(dirname "$0")/../.."
 
 sizes=64,256,512,1024
 min_time_ms=300
-if [ "${1:-}" = "--quick" ]; then sizes=64,256; min_time_ms=50; fi
+knn_runs=9
+if [ "${1:-}" = "--quick" ]; then sizes=64,256; min_time_ms=50; knn_runs=3; fi
 
 venv=benches/peers/.venv
 if [ ! -x "$venv/bin/python" ]; then
@@ -36,3 +38,41 @@ fi
 
 "$venv/bin/python" benches/peers/compare.py --edgeml report/bench.json "${peers[@]}" \
     --out report/peers.md
+
+# k-NN on the FMML lab's split: edgeml's brute force and kd-tree beside scikit-learn's
+# KNeighborsClassifier ('brute', 'kd_tree'), one thread each; table in report/peers_knn.md.
+target/release/edgeml --out report/knn_timing knn-lab --timing-only --timing-runs "$knn_runs"
+"$venv/bin/python" benches/peers/sklearn_knn.py --runs "$knn_runs" --lab-loop \
+    --edgeml report/knn_timing/knn_lab.json --json-out report/peer_sklearn_knn.json \
+    --out report/peers_knn.md
+
+# Attention forward: edgeml's streaming kernel beside PyTorch's scaled_dot_product_attention
+# (and a naive matmul-softmax-matmul), fp32, one thread, 4 heads, head dim 64; table in
+# report/peers_attention.md.
+attn_lengths=64,128,512,2048
+attn_ms=200
+if [ "${1:-}" = "--quick" ]; then attn_lengths=64,128; attn_ms=50; fi
+target/release/edgeml --out report/attention_timing attention --throughput-only \
+    --lengths "$attn_lengths" --min-time-ms "$attn_ms"
+"$venv/bin/python" benches/peers/torch_attention.py --lengths "$attn_lengths" \
+    --min-time-ms "$attn_ms" --edgeml report/attention_timing/attention.json \
+    --out report/peers_attention.md >report/peer_torch_attention.json
+
+# MLP training, the seed's setup on Fashion-MNIST (784-128-10, batch 64, SGD 0.01), one thread
+# each, data pre-loaded: seconds per epoch of edgeml and PyTorch; table in report/peers_mlp.md.
+mlp_epochs=5
+if [ "${1:-}" = "--quick" ]; then mlp_epochs=2; fi
+target/release/edgeml --out report/mlp_timing mlp --timing-only --epochs "$mlp_epochs"
+"$venv/bin/python" benches/peers/torch_mlp.py --epochs "$mlp_epochs" \
+    --edgeml report/mlp_timing/mlp.json --json-out report/peer_torch_mlp.json \
+    --out report/peers_mlp.md >/dev/null
+
+# Trees on California Housing (500 rounds, learning rate 0.05, 31 leaves, one thread): edgeml's
+# boosting, forest and single tree beside LightGBM, XGBoost and scikit-learn; fit and predict
+# times are medians; table in report/peers_trees.md.
+tree_runs=5
+if [ "${1:-}" = "--quick" ]; then tree_runs=2; fi
+target/release/edgeml --out report/trees_timing trees --regression-only --timing-runs "$tree_runs"
+"$venv/bin/python" benches/peers/trees_peers.py --runs "$tree_runs" \
+    --edgeml report/trees_timing/trees.json --json-out report/peer_trees.json \
+    --out report/peers_trees.md >/dev/null

@@ -1,5 +1,5 @@
-//! The models and test inputs written by `edgeml-firmware-export export` (see
-//! `export/src/models.rs`), embedded in flash, and little-endian decoders for them.
+//! The models and test inputs written by `edgeml export` (see
+//! `host/src/firmware/models.rs`), embedded in flash, and little-endian decoders for them.
 
 macro_rules! model_file {
     ($name:literal) => {

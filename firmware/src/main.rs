@@ -1,14 +1,13 @@
 //! edgeml-core on an emulated Cortex-M4F (QEMU `mps2-an386`): runs the models trained on the
 //! host (embedded with `include_bytes!`) on embedded test inputs, trains a small MLP on the
 //! device, feeds corrupted model bytes to the loaders, and prints every result over
-//! semihosting (format in `export/src/check.rs`), then exits with status 0 when everything
+//! semihosting (format in `host/src/firmware/check.rs`), then exits with status 0 when everything
 //! ran. `./run-in-qemu.sh` builds, runs and checks it against the host.
 #![no_std]
 #![no_main]
 
 mod corrupt;
 mod data;
-#[path = "../export/src/dims.rs"]
 mod dims;
 mod infer;
 mod measure;

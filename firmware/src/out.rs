@@ -1,4 +1,4 @@
-//! Output lines over semihosting, in the format `export/src/check.rs` parses, and the error
+//! Output lines over semihosting, in the format `host/src/firmware/check.rs` parses, and the error
 //! codes the firmware reports.
 
 use core::fmt::Write;

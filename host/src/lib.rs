@@ -4,4 +4,6 @@
 pub mod cpu;
 pub mod datasets;
 pub mod experiments;
+pub mod firmware;
+pub mod import;
 pub mod report;

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 use edgeml_host::datasets::{inventory, DataConfig};
-use edgeml_host::experiments::{self, bench, Experiment, RunContext};
+use edgeml_host::experiments::trees;
+use edgeml_host::experiments::{self, bench, knn_lab, mlp, Experiment, RunContext};
 use edgeml_host::report::writer;
 
 /// Edge-ML workspace tool: datasets, experiments and reports.
@@ -40,6 +41,19 @@ enum Command {
     Reproduce,
     /// Kernel benchmarks (gemm, dot, softmax) per kernel variant.
     Bench(bench::BenchArgs),
+    /// The FMML k-NN lab on California Housing, seed-exact, with its exercises and timings.
+    KnnLab(knn_lab::KnnLabArgs),
+    /// Decision trees, random forests and gradient boosting on California Housing and
+    /// Fashion-MNIST.
+    Trees(trees::TreesArgs),
+    /// Attention: the seed's Q, K, V example, a tiny vision transformer, throughput by length.
+    Attention(experiments::attention::AttentionArgs),
+    /// MLP on Fashion-MNIST: the seed's 784-128-10 for 100 epochs, and its studies.
+    Mlp(mlp::MlpArgs),
+    /// Firmware (firmware/): export the trained models, check QEMU's output, footprint report.
+    Export(edgeml_host::firmware::ExportArgs),
+    /// Convert LightGBM, XGBoost, scikit-learn trees or a PyTorch MLP to the core's formats.
+    Import(edgeml_host::import::ImportArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -61,6 +75,16 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Reproduce => experiments::registry(),
         Command::Bench(args) => vec![Box::new(bench::Bench::new(args))],
+        Command::KnnLab(args) => vec![Box::new(knn_lab::KnnLab::new(args))],
+        Command::Trees(args) => vec![Box::new(trees::Trees::new(args))],
+        Command::Attention(args) => {
+            vec![Box::new(experiments::attention::AttentionExperiment::new(
+                args,
+            ))]
+        }
+        Command::Mlp(args) => vec![Box::new(mlp::MlpExperiment::new(args))],
+        Command::Export(args) => return edgeml_host::firmware::run(&args, &ctx.data),
+        Command::Import(args) => return edgeml_host::import::run(&args),
     };
     let outcomes = writer::run_all(&chosen, &ctx)?;
     eprintln!(

@@ -29,7 +29,8 @@ pub struct BoostParams {
     pub lambda: f64,
     /// Per-tree growth limits (`max_features` subsamples columns per node).
     pub tree: TreeParams,
-    /// Fraction of rows drawn (without replacement) for each round, in `(0, 1]`.
+    /// Fraction of rows drawn (without replacement) for each round, in `(0, 1]`. At `1.0`
+    /// every round uses all rows in their stored order and draws nothing from the RNG.
     pub row_subsample: f32,
     /// Start from the target prior (mean, median, log-odds, log class frequencies) instead
     /// of 0.
@@ -90,6 +91,17 @@ fn leaf_of(nodes: &[Node], data: &BinnedData<'_>, row: Option<&u32>) -> Result<u
     Tree { nodes }.leaf_index_binned(data.row(row), data.mapper())
 }
 
+/// The leaf of `nodes` reached by the first row of `rows`, and how many leading rows reach
+/// it. The builder leaves each leaf's rows contiguous, so the run's end is found by binary
+/// search instead of walking every row down the tree.
+fn leaf_run(nodes: &[Node], data: &BinnedData<'_>, rows: &[u32]) -> Result<(usize, usize)> {
+    let leaf = leaf_of(nodes, data, rows.first())?;
+    let len = rows
+        .partition_point(|&r| leaf_of(nodes, data, Some(&r)).is_ok_and(|l| l == leaf))
+        .max(1);
+    Ok((leaf, len))
+}
+
 /// Absolute loss: resets each leaf of `nodes` to `lr ×` the median residual `y - s` of the
 /// sampled `rows` it holds (the builder leaves each leaf's rows contiguous in `rows`).
 /// `scratch` holds at least `rows.len()` values.
@@ -102,15 +114,12 @@ fn renew_leaves_with_medians(
     lr: f32,
     scratch: &mut [f32],
 ) -> Result<()> {
-    let mut start = 0usize;
-    while start < rows.len() {
-        let leaf = leaf_of(nodes, data, rows.get(start))?;
-        let mut end = start + 1;
-        while end < rows.len() && leaf_of(nodes, data, rows.get(end))? == leaf {
-            end += 1;
-        }
-        let group = super::prefix_mut(scratch, end - start)?;
-        for (slot, &r) in group.iter_mut().zip(rows.get(start..end).unwrap_or(&[])) {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let (leaf, len) = leaf_run(nodes, data, rest)?;
+        let (run, tail) = rest.split_at_checked(len).ok_or(Error::Empty)?;
+        let group = super::prefix_mut(scratch, len)?;
+        for (slot, &r) in group.iter_mut().zip(run) {
             let r = r as usize;
             let y = f64::from(targets.get(r).copied().unwrap_or(0.0));
             *slot = (y - scores.get(r).copied().unwrap_or(0.0)) as f32;
@@ -119,7 +128,7 @@ fn renew_leaves_with_medians(
         if let Some(node) = nodes.get_mut(leaf) {
             node.value = value;
         }
-        start = end;
+        rest = tail;
     }
     Ok(())
 }
@@ -137,6 +146,45 @@ fn add_tree(
         if let Some(s) = s.get_mut(class) {
             *s += f64::from(v);
         }
+    }
+    Ok(())
+}
+
+/// Adds `tree`'s output to column `class` of the training `scores` (`k` per row) for the rows
+/// it was grown on (`grown`, each leaf's rows contiguous: one lookup per leaf) and for the
+/// other rows (`others`, walked down the tree one by one). Each row must appear once.
+fn add_tree_to_training(
+    tree: Tree<'_>,
+    data: &BinnedData<'_>,
+    grown: &[u32],
+    others: &[u32],
+    scores: &mut [f64],
+    k: usize,
+    class: usize,
+) -> Result<()> {
+    let mut add = |rows: &[u32], v: f32| {
+        for &r in rows {
+            if let Some(s) = (r as usize)
+                .checked_mul(k)
+                .and_then(|i| i.checked_add(class))
+                .and_then(|i| scores.get_mut(i))
+            {
+                *s += f64::from(v);
+            }
+        }
+    };
+    let mut rest = grown;
+    while !rest.is_empty() {
+        let (leaf, len) = leaf_run(tree.nodes, data, rest)?;
+        let (run, tail) = rest.split_at_checked(len).ok_or(Error::Empty)?;
+        add(run, tree.nodes.get(leaf).map_or(0.0, |n| n.value));
+        rest = tail;
+    }
+    for &r in others {
+        add(
+            &[r],
+            tree.predict_binned(data.row(r as usize), data.mapper())?,
+        );
     }
     Ok(())
 }
@@ -176,7 +224,9 @@ fn mean_loss(loss: Loss, targets: &[f32], scores: &[f64]) -> f64 {
 /// `nodes` (trees back to back; `CapacityExceeded` when short), `roots`
 /// ([`boosted_trees`] entries) and `base` (`loss.outputs()` values). With `validation`, its
 /// loss is recorded per round and training stops after `patience` rounds without
-/// improvement; the model returned ends at the best round.
+/// improvement; the model returned ends at the round with the lowest validation loss (even
+/// with `patience == 0`), so the validation set is used for model selection and its loss
+/// is an optimistic estimate: measure generalization on a separate test set.
 pub fn train_boosted<'a>(
     data: &BinnedData<'_>,
     targets: &[f32],
@@ -254,9 +304,11 @@ pub fn train_boosted<'a>(
         for (i, r) in workspace.rows.iter_mut().enumerate() {
             *r = i as u32;
         }
-        for i in 0..sample.min(n.saturating_sub(1)) {
-            let j = i + rng.below_usize(n - i);
-            workspace.rows.swap(i, j);
+        if sample < n {
+            for i in 0..sample {
+                let j = i + rng.below_usize(n - i);
+                workspace.rows.swap(i, j);
+            }
         }
         for class in 0..k {
             let objective = Newton {
@@ -302,7 +354,12 @@ pub fn train_boosted<'a>(
                 }
             }
             let tree = Tree { nodes: tree_nodes };
-            add_tree(tree, data, workspace.scores, k, class)?;
+            let (grown, others) = workspace
+                .rows
+                .get(..n)
+                .and_then(|r| r.split_at_checked(sample))
+                .ok_or(Error::Empty)?;
+            add_tree_to_training(tree, data, grown, others, workspace.scores, k, class)?;
             if let Some(v) = validation.as_deref_mut() {
                 add_tree(tree, &v.data, v.scores, k, class)?;
             }

@@ -186,7 +186,6 @@ pub fn build_tree<O: Objective>(
         });
     }
     let n_rows_u32 = u32::try_from(rows.len()).map_err(|_| Error::SizeOverflow)?;
-    let max_leaves_u32 = u32::try_from(params.max_leaves).map_err(|_| Error::SizeOverflow)?;
     let slot_len = hist_len(
         data.n_features(),
         data.mapper().max_bins(),
@@ -287,14 +286,9 @@ pub fn build_tree<O: Objective>(
         } else {
             (right, left)
         };
-        let in_use =
-            |s: u32| s == parent.slot || pending.iter().take(n_pending).any(|p| p.slot == s);
-        let free = (0..max_leaves_u32)
-            .find(|&s| !in_use(s))
-            .ok_or(Error::CapacityExceeded {
-                requested: params.max_leaves + 1,
-                capacity: params.max_leaves,
-            })?;
+        // Slot 0 holds the root; the split that makes leaf number `leaves` (2..=max_leaves)
+        // takes slot `leaves - 1`, so no two live histograms ever share a slot.
+        let free = u32::try_from(leaves - 1).map_err(|_| Error::SizeOverflow)?;
         let small_rows = rows.get(small.1 as usize..small.2 as usize).unwrap_or(&[]);
         build_histogram(data, objective, small_rows, grower.slot_mut(free))?;
         {

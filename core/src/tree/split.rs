@@ -35,12 +35,34 @@ pub fn best_split<O: Objective>(
     features: &[u32],
     limits: ChildLimits,
 ) -> Option<Split> {
-    let channels = objective.channels();
+    match objective.channels() {
+        2 => scan::<O, 2>(objective, mapper, hist, totals, features, limits),
+        3 => scan::<O, 3>(objective, mapper, hist, totals, features, limits),
+        _ => scan::<O, MAX_CHANNELS>(objective, mapper, hist, totals, features, limits),
+    }
+}
+
+/// [`best_split`] with sums held in `[f64; C]`: `C` channels exactly, or up to `C` when `C`
+/// is [`MAX_CHANNELS`] (fixed sizes let the compiler unroll the channel loops).
+fn scan<O: Objective, const C: usize>(
+    objective: &O,
+    mapper: &BinMapper<'_>,
+    hist: &[f64],
+    totals: &[f64],
+    features: &[u32],
+    limits: ChildLimits,
+) -> Option<Split> {
+    let channels = if C == MAX_CHANNELS {
+        objective.channels()
+    } else {
+        C
+    };
     let max_bins = mapper.max_bins();
-    let mut left_buf = [0.0f64; MAX_CHANNELS];
-    let mut right_buf = [0.0f64; MAX_CHANNELS];
+    let mut left_buf = [0.0f64; C];
+    let mut right_buf = [0.0f64; C];
     let left = left_buf.get_mut(..channels)?;
     let right = right_buf.get_mut(..channels)?;
+    let totals = totals.get(..channels)?;
     let min_samples = limits.min_samples.max(1.0);
     let mut best: Option<Split> = None;
     for &feature in features {
@@ -56,6 +78,11 @@ pub fn best_split<O: Objective>(
             .take(n_bins.saturating_sub(1))
             .enumerate()
         {
+            // An empty bin leaves both sides as they were, so its split scores exactly
+            // like the previous bin's, which never beats the best so far.
+            if stats.iter().all(|&s| s == 0.0) {
+                continue;
+            }
             for ((l, r), (s, t)) in left
                 .iter_mut()
                 .zip(right.iter_mut())

@@ -39,10 +39,22 @@ pub trait Experiment {
     fn run(&self, ctx: &RunContext) -> anyhow::Result<ExperimentReport>;
 }
 
+pub mod attention;
 pub mod bench;
+pub mod knn_lab;
+pub mod mlp;
+pub mod trees;
 
 /// Every registered experiment, in the order `edgeml reproduce` runs them, with default
 /// options (each reads `RunContext::quick` for its smaller sizes).
 pub fn registry() -> Vec<Box<dyn Experiment>> {
-    vec![Box::new(bench::Bench::new(bench::BenchArgs::default()))]
+    vec![
+        Box::new(bench::Bench::new(bench::BenchArgs::default())),
+        Box::new(knn_lab::KnnLab::new(knn_lab::KnnLabArgs::default())),
+        Box::new(trees::Trees::new(trees::TreesArgs::default())),
+        Box::new(mlp::MlpExperiment::new(mlp::MlpArgs::default())),
+        Box::new(attention::AttentionExperiment::new(
+            attention::AttentionArgs::default(),
+        )),
+    ]
 }

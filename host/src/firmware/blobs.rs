@@ -1,7 +1,7 @@
 //! Synthetic classification data for k-NN, boosting and on-device training: `BLOB_CLASSES`
 //! Gaussian blobs in `BLOB_D` dimensions with centres on a circle in the first two.
 
-use crate::dims::{BLOB_CLASSES, BLOB_D};
+use super::dims::{BLOB_CLASSES, BLOB_D};
 use edgeml_core::rng::Rng;
 
 /// `rows × BLOB_D` features and the class of each row (class `i % BLOB_CLASSES`).

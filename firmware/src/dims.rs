@@ -1,5 +1,5 @@
-// Sizes shared by the exporter and the firmware (the exporter copies this file next to the
-// models; the firmware `include!`s that copy).
+//! Sizes shared by the firmware and the host's `edgeml export` (host/src/firmware/), which
+//! compiles this same file through `#[path]`.
 
 /// Fashion-MNIST test images embedded in the firmware (the first ones of t10k).
 pub const FASHION_N: usize = 500;

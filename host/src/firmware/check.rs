@@ -1,6 +1,6 @@
 //! Compares the firmware's output with the host's predictions.
 
-use crate::Res;
+use anyhow::{bail, Result};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -27,7 +27,7 @@ fn key_len(model: &str) -> usize {
     }
 }
 
-fn predictions(text: &str) -> Res<HashMap<String, Prediction>> {
+fn predictions(text: &str) -> Result<HashMap<String, Prediction>> {
     let mut map = HashMap::new();
     for line in text.lines() {
         let tokens: Vec<&str> = line.split_whitespace().collect();
@@ -39,7 +39,7 @@ fn predictions(text: &str) -> Res<HashMap<String, Prediction>> {
         }
         let k = key_len(model);
         let (Some(key), Some(class)) = (tokens.get(..k), tokens.get(k)) else {
-            return Err(format!("malformed line: {line}").into());
+            bail!("malformed line: {line}");
         };
         let values = tokens[k + 1..]
             .iter()
@@ -68,7 +68,7 @@ fn accuracy(text: &str, variant: &str) -> Option<(f64, f64)> {
     })
 }
 
-fn check_predictions(expected: &str, got: &str, failures: &mut Vec<String>) -> Res<usize> {
+fn check_predictions(expected: &str, got: &str, failures: &mut Vec<String>) -> Result<usize> {
     let host = predictions(expected)?;
     let device = predictions(got)?;
     let mut worst: HashMap<&str, f64> = HashMap::new();
@@ -158,7 +158,7 @@ fn check_corruption(got: &str, failures: &mut Vec<String>) {
 }
 
 /// Checks `output` (the firmware's stdout) against `dir/expected.txt`.
-pub fn run(dir: &Path, output: &Path) -> Res<()> {
+pub fn run(dir: &Path, output: &Path) -> Result<()> {
     let expected = std::fs::read_to_string(dir.join("expected.txt"))?;
     let got = std::fs::read_to_string(output)?;
     let mut failures = Vec::new();
@@ -181,6 +181,6 @@ pub fn run(dir: &Path, output: &Path) -> Res<()> {
         println!("firmware output matches the host on {compared} predictions");
         Ok(())
     } else {
-        Err(format!("{} mismatches", failures.len()).into())
+        bail!("{} mismatches", failures.len())
     }
 }

@@ -1,8 +1,10 @@
 //! Trains every model the firmware embeds, writes it with the test inputs, and records the
 //! host's predictions (from the written bytes, loaded back as the firmware loads them).
 
-use crate::dims::*;
-use crate::{blobs, fashion, Res};
+use super::dims::*;
+use super::{blobs, fashion};
+use crate::datasets::DataConfig;
+use anyhow::Result;
 use edgeml_core::attention::{AttentionSpec, EncoderBlock};
 use edgeml_core::kernels::activation::Activation as BlockActivation;
 use edgeml_core::kernels::Dispatch;
@@ -51,15 +53,15 @@ fn line(out: &mut String, key: &str, class: usize, values: &[f32]) {
 }
 
 /// Writes every file the firmware embeds into `dir`, and `dir/expected.txt`.
-pub fn export(dir: &Path) -> Res<()> {
+pub fn export(data: &DataConfig, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)?;
     let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes);
     let mut expected = String::new();
 
-    let test = fashion::load("t10k", FASHION_N)?;
+    let test = fashion::load(data, true, FASHION_N)?;
     write("fashion_x.u8", &test.images)?;
     write("fashion_y.u8", &test.labels)?;
-    let mlp = train_fashion()?;
+    let mlp = train_fashion(data)?;
     for (name, dtype) in [("f32", Dtype::F32), ("f16", Dtype::F16)] {
         let mut bytes = vec![0u8; nn::serialize::serialized_len(mlp.topology(), dtype)?];
         mlp.save(dtype, &mut bytes)?;
@@ -98,15 +100,15 @@ impl OwnedMlp {
         &self.topology
     }
 
-    fn save(&self, dtype: Dtype, out: &mut [u8]) -> Res<usize> {
+    fn save(&self, dtype: Dtype, out: &mut [u8]) -> Result<usize> {
         let mut buffer = self.buffer.clone();
         Ok(Mlp::new(self.topology, &mut buffer)?.save(dtype, out)?)
     }
 }
 
 /// MLP 784-128-10 (ReLU) trained with Adam on the first Fashion-MNIST training rows.
-fn train_fashion() -> Res<OwnedMlp> {
-    let train = fashion::load("train", FASHION_TRAIN_ROWS)?;
+fn train_fashion(data: &DataConfig) -> Result<OwnedMlp> {
+    let train = fashion::load(data, false, FASHION_TRAIN_ROWS)?;
     let x = fashion::scale(&train.images);
     let labels: Vec<u32> = train.labels.iter().map(|&l| u32::from(l)).collect();
     let topology = nn::Topology::new(&MLP_SIZES, &[Activation::Relu, Activation::Identity])?;
@@ -153,7 +155,12 @@ fn train_fashion() -> Res<OwnedMlp> {
     })
 }
 
-fn mlp_predictions(bytes: &[u8], name: &str, test: &fashion::Split, out: &mut String) -> Res<()> {
+fn mlp_predictions(
+    bytes: &[u8],
+    name: &str,
+    test: &fashion::Split,
+    out: &mut String,
+) -> Result<()> {
     let (topology, _, _) = nn::serialize::read_header(bytes)?;
     let mut buffer = vec![0.0f32; topology.model_len()];
     let mlp = Mlp::load(bytes, &mut buffer)?;
@@ -184,7 +191,7 @@ fn knn_params() -> KnnParams {
     }
 }
 
-fn knn_predictions(x: &[f32], y: &[u32], queries: &[f32], out: &mut String) -> Res<()> {
+fn knn_predictions(x: &[f32], y: &[u32], queries: &[f32], out: &mut String) -> Result<()> {
     let points = Points::new(x, BLOB_ROWS, BLOB_D)?;
     let index = KnnIndex::new(points, Search::BruteForce, &mut [], &mut [])?;
     let knn = KnnClassifier::new(index, y, BLOB_CLASSES)?;
@@ -197,7 +204,7 @@ fn knn_predictions(x: &[f32], y: &[u32], queries: &[f32], out: &mut String) -> R
 }
 
 /// Gradient-boosted multiclass ensemble on the blob data, serialized.
-fn train_gbdt(x: &[f32], y: &[u32]) -> Res<Vec<u8>> {
+fn train_gbdt(x: &[f32], y: &[u32]) -> Result<Vec<u8>> {
     let n = BLOB_ROWS;
     let view = TensorView::matrix(x, n, BLOB_D)?;
     let mut cuts = vec![0.0f32; cuts_len(BLOB_D, GBDT_BINS)?];
@@ -264,7 +271,7 @@ fn train_gbdt(x: &[f32], y: &[u32]) -> Res<Vec<u8>> {
     Ok(bytes)
 }
 
-fn gbdt_predictions(bytes: &[u8], queries: &[f32], out: &mut String) -> Res<()> {
+fn gbdt_predictions(bytes: &[u8], queries: &[f32], out: &mut String) -> Result<()> {
     let header = serial::header(bytes)?;
     let mut nodes = vec![Node::default(); header.n_nodes];
     let mut roots = vec![0u32; header.n_trees];
@@ -278,7 +285,7 @@ fn gbdt_predictions(bytes: &[u8], queries: &[f32], out: &mut String) -> Res<()> 
     Ok(())
 }
 
-fn encoder_block() -> Res<EncoderBlock> {
+fn encoder_block() -> Result<EncoderBlock> {
     Ok(EncoderBlock::new(
         ATTN_D,
         ATTN_HEADS,
@@ -288,7 +295,7 @@ fn encoder_block() -> Res<EncoderBlock> {
 }
 
 /// Seeded encoder-block parameters and one input sequence (`ATTN_SEQ × ATTN_D`).
-fn attention_inputs() -> Res<(Vec<f32>, Vec<f32>)> {
+fn attention_inputs() -> Result<(Vec<f32>, Vec<f32>)> {
     let block = encoder_block()?;
     let mut rng = Rng::new(77);
     let mut params = vec![0.0f32; block.param_len()];
@@ -297,7 +304,7 @@ fn attention_inputs() -> Res<(Vec<f32>, Vec<f32>)> {
     Ok((params, input))
 }
 
-fn attention_predictions(params: &[f32], input: &[f32], out: &mut String) -> Res<()> {
+fn attention_predictions(params: &[f32], input: &[f32], out: &mut String) -> Result<()> {
     let block = encoder_block()?;
     let mut y = vec![0.0f32; input.len()];
     let mut workspace = vec![0.0f32; block.forward_workspace_len(ATTN_SEQ)];

@@ -1,0 +1,191 @@
+"""Trains small LightGBM and XGBoost models and writes the import fixtures.
+
+Writes host/tests/fixtures/import/: each model file; the fixed inputs (64 California Housing
+rows as exact float32 values in `california.inputs.json`, 64 Fashion-MNIST rows as pixels in
+`fashion.pixels.json`, x = pixel / 255 in float32); and the original library's outputs on them
+(`<name>.expected.json`: `inputs` file, `margins` = raw scores per row, `predictions` = value,
+P(class 1) or class), so `cargo test -p edgeml-host --test import` needs no Python. Also writes
+a 500-tree LightGBM model to target/import/lgb_500.txt for the import-time measurement.
+
+Data: California Housing (cal_housing.data) and Fashion-MNIST (IDX files), found through
+EDGEML_CALIFORNIA_DIR / EDGEML_FASHION_MNIST_DIR or the standard places the host looks in.
+Run: benches/peers/.venv/bin/python benches/peers/export_models.py
+Pins: benches/peers/requirements.txt (lightgbm, xgboost-cpu, numpy).
+"""
+
+import gzip
+import json
+import os
+import pathlib
+
+import lightgbm as lgb
+import numpy as np
+import xgboost as xgb
+from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegressor,
+                              RandomForestClassifier)
+from sklearn.tree import DecisionTreeRegressor
+
+from sklearn_export import export
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+OUT = ROOT / "host" / "tests" / "fixtures" / "import"
+N_ROWS = 64
+
+
+def find(env, sub, name):
+    dirs = [os.environ.get(env)] if os.environ.get(env) else []
+    dirs += [pathlib.Path("/usr/share/datasets") / sub, ROOT.parent / "shared" / "datasets" / sub]
+    for d in dirs:
+        for n in (name, name + ".gz"):
+            p = pathlib.Path(d) / n
+            if p.is_file():
+                return p
+    raise SystemExit(f"{name} not found (set {env})")
+
+
+def california():
+    path = find("EDGEML_CALIFORNIA_DIR", "california-housing", "cal_housing.data")
+    data = np.loadtxt(path, delimiter=",", dtype=np.float64)
+    # Same features as the host's loader order: everything but the last column (the target).
+    x = data[:, :-1].astype(np.float32)
+    y = (data[:, -1] / 100000.0).astype(np.float64)
+    return x, y
+
+
+def idx(path):
+    raw = gzip.open(path).read() if str(path).endswith(".gz") else open(path, "rb").read()
+    dims = raw[3]
+    shape = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def fashion(n):
+    xi = idx(find("EDGEML_FASHION_MNIST_DIR", "fashion-mnist", "train-images-idx3-ubyte"))
+    yi = idx(find("EDGEML_FASHION_MNIST_DIR", "fashion-mnist", "train-labels-idx1-ubyte"))
+    x = xi[:n].reshape(n, -1).astype(np.float32) / np.float32(255.0)
+    return x, yi[:n].astype(np.int64)
+
+
+def write_case(name, model_file, inputs, margins, predictions):
+    (OUT / f"{name}.expected.json").write_text(json.dumps({
+        "model": model_file,
+        "inputs": inputs,
+        "margins": [[float(v) for v in np.atleast_1d(m)] for m in margins],
+        "predictions": [float(p) for p in predictions],
+    }))
+
+
+def export_mlp(xf, yf, fpick):
+    """784-32-16-10 ReLU MLP (nn.Sequential) on 2000 Fashion-MNIST rows, saved as safetensors
+    with the activations in the `edgeml.activations` metadata."""
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Linear(784, 32), torch.nn.ReLU(), torch.nn.Linear(32, 16),
+                              torch.nn.ReLU(), torch.nn.Linear(16, 10))
+    opt = torch.optim.Adam(net.parameters(), 1e-2)
+    x, y = torch.from_numpy(xf[:2000]), torch.from_numpy(yf[:2000])
+    for _ in range(30):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        opt.step()
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(OUT / "torch_mlp.safetensors"),
+              metadata={"edgeml.activations": "relu,relu,identity"})
+    with torch.no_grad():
+        logits = net(torch.from_numpy(xf[fpick])).double().numpy()
+    write_case("torch_mlp", "torch_mlp.safetensors", "fashion.pixels.json", logits,
+               logits.argmax(axis=1))
+    print("torch_mlp", (OUT / "torch_mlp.safetensors").stat().st_size, "bytes")
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    xc, yc = california()
+    pick = rng.choice(len(xc), N_ROWS, replace=False)
+    xf, yf = fashion(3000)
+    fpick = np.arange(2000, 2000 + N_ROWS)
+    # California rows as exact float32 values; Fashion-MNIST rows as pixels (x = p / 255 in f32).
+    (OUT / "california.inputs.json").write_text(
+        json.dumps([[float(v) for v in r] for r in xc[pick]]))
+    (OUT / "fashion.pixels.json").write_text(
+        json.dumps([[int(round(float(v) * 255)) for v in r] for r in xf[fpick]]))
+    yb = (yc > np.median(yc)).astype(np.int64)
+    cases = []
+
+    # LightGBM
+    common = dict(verbose=-1, num_leaves=15, learning_rate=0.1, seed=1, deterministic=True)
+    m = lgb.train(dict(common, objective="regression"), lgb.Dataset(xc, yc), 40)
+    cases.append(("lgb_regression", m, xc[pick], "lgb", "california.inputs.json"))
+    m = lgb.train(dict(common, objective="binary"), lgb.Dataset(xc, yb), 30)
+    cases.append(("lgb_binary", m, xc[pick], "lgb", "california.inputs.json"))
+    m = lgb.train(dict(common, objective="multiclass", num_class=10, num_leaves=7),
+                  lgb.Dataset(xf[:2000], yf[:2000]), 8)
+    cases.append(("lgb_multiclass", m, xf[fpick], "lgb", "fashion.pixels.json"))
+
+    # XGBoost
+    xcommon = dict(max_depth=4, eta=0.2, seed=1, nthread=2, tree_method="hist")
+    m = xgb.train(dict(xcommon, objective="reg:squarederror"), xgb.DMatrix(xc, yc), 40)
+    cases.append(("xgb_regression", m, xc[pick], "xgb", "california.inputs.json"))
+    m = xgb.train(dict(xcommon, objective="binary:logistic"), xgb.DMatrix(xc, yb), 30)
+    cases.append(("xgb_binary", m, xc[pick], "xgb", "california.inputs.json"))
+    m = xgb.train(dict(xcommon, objective="multi:softprob", num_class=10, max_depth=3),
+                  xgb.DMatrix(xf[:2000], yf[:2000]), 8)
+    cases.append(("xgb_multiclass", m, xf[fpick], "xgb", "fashion.pixels.json"))
+
+    # scikit-learn (through sklearn_export.py)
+    m = DecisionTreeRegressor(max_depth=8, random_state=1).fit(xc, yc)
+    cases.append(("sk_tree_regression", m, xc[pick], "sk", "california.inputs.json"))
+    m = GradientBoostingRegressor(n_estimators=30, max_depth=3, random_state=1).fit(xc, yc)
+    cases.append(("sk_gb_regression", m, xc[pick], "sk", "california.inputs.json"))
+    m = GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=1).fit(xc, yb)
+    cases.append(("sk_gb_binary", m, xc[pick], "sk", "california.inputs.json"))
+    m = RandomForestClassifier(n_estimators=8, max_depth=6, random_state=1, n_jobs=2).fit(
+        xf[:2000], yf[:2000])
+    cases.append(("sk_forest_multiclass", m, xf[fpick], "sk", "fashion.pixels.json"))
+
+    for name, m, rows, lib, inputs in cases:
+        if lib == "sk":
+            file = f"{name}.json"
+            export(m, OUT / file)
+            if hasattr(m, "decision_function"):
+                margins = m.decision_function(rows)
+                preds = m.predict_proba(rows)[:, 1] if margins.ndim == 1 else m.predict(rows)
+            elif hasattr(m, "predict_proba"):
+                margins = m.predict_proba(rows)
+                preds = m.predict(rows)
+            else:
+                margins = preds = m.predict(rows)
+            write_case(name, file, inputs, np.asarray(margins).reshape(len(rows), -1), preds)
+            print(name, file, (OUT / file).stat().st_size, "bytes")
+            continue
+        if lib == "lgb":
+            file = f"{name}.txt"
+            m.save_model(str(OUT / file))
+            margins = m.predict(rows, raw_score=True)
+            probs = m.predict(rows)
+        else:
+            file = f"{name}.json"
+            m.save_model(str(OUT / file))
+            d = xgb.DMatrix(rows)
+            margins = m.predict(d, output_margin=True)
+            probs = m.predict(d)
+        margins = np.asarray(margins).reshape(len(rows), -1)
+        probs = np.asarray(probs)
+        preds = probs.argmax(axis=1) if probs.ndim == 2 else probs
+        write_case(name, file, inputs, margins, preds)
+        print(name, file, (OUT / file).stat().st_size, "bytes")
+
+    export_mlp(xf, yf, fpick)
+
+    # 500 trees of 31 leaves for the import-time measurement (1.4 MB, not committed).
+    big = ROOT / "target" / "import" / "lgb_500.txt"
+    big.parent.mkdir(parents=True, exist_ok=True)
+    m = lgb.train(dict(common, objective="regression", num_leaves=31), lgb.Dataset(xc, yc), 500)
+    m.save_model(str(big))
+    print(big, big.stat().st_size, "bytes")
+
+
+if __name__ == "__main__":
+    main()

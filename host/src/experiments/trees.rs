@@ -1,0 +1,444 @@
+//! Decision trees, random forests and gradient boosting (`edgeml trees`): the seed's Gini
+//! walk-through, California Housing regression (single tree, forest, boosting; RMSE per
+//! round, feature importance, model bytes, prediction speed, early stopping), the lab's
+//! 6-class California problem beside the k-NN figure, and Fashion-MNIST softmax boosting.
+
+mod california;
+mod fashion;
+mod fit;
+mod gini;
+
+use anyhow::Result;
+use clap::Args;
+use serde_json::{json, Value};
+
+use super::{Experiment, ExperimentReport, RunContext};
+use crate::report::format::{fixed, percent};
+use crate::report::plot::{bar_plot, line_plot, BarSeries, Series};
+use crate::report::progress;
+use crate::report::table::Table;
+
+pub use gini::{candidates, chosen, core_root, Candidate, EVENTS};
+
+/// Options of `edgeml trees`.
+#[derive(Args, Clone, Debug, Default)]
+pub struct TreesArgs {
+    /// Boosting rounds on California Housing (default 500; 40 with --quick).
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    /// Learning rate of the California boosting (default 0.05).
+    #[arg(long)]
+    pub learning_rate: Option<f32>,
+    /// Leaves per boosted tree (default 31).
+    #[arg(long)]
+    pub leaves: Option<usize>,
+    /// Trees per random forest (default 30; 4 with --quick).
+    #[arg(long)]
+    pub forest_trees: Option<usize>,
+    /// Softmax rounds on the 6-class California problem (default 100; 10 with --quick).
+    #[arg(long)]
+    pub class_rounds: Option<usize>,
+    /// Timed repetitions of the California boosted fit and of predictions (default 3; 1 with
+    /// --quick); the median is reported.
+    #[arg(long)]
+    pub timing_runs: Option<usize>,
+    /// Fashion-MNIST training images (default 20000; 1000 with --quick; 60000 for all).
+    #[arg(long)]
+    pub fashion_train: Option<usize>,
+    /// Fashion-MNIST test images (default 10000, all; 1000 with --quick).
+    #[arg(long)]
+    pub fashion_test: Option<usize>,
+    /// Fashion-MNIST boosting rounds (default 100; 5 with --quick).
+    #[arg(long)]
+    pub fashion_rounds: Option<usize>,
+    /// Fashion-MNIST learning rate (default 0.2).
+    #[arg(long)]
+    pub fashion_learning_rate: Option<f32>,
+    /// Only the California regression (for benches/peers/run.sh).
+    #[arg(long)]
+    pub regression_only: bool,
+}
+
+/// The trees experiment.
+pub struct Trees {
+    args: TreesArgs,
+}
+
+impl Trees {
+    /// The experiment with the given options.
+    pub fn new(args: TreesArgs) -> Trees {
+        Trees { args }
+    }
+
+    fn california_settings(&self, quick: bool) -> california::Settings {
+        let a = &self.args;
+        california::Settings {
+            rounds: a.rounds.unwrap_or(if quick { 40 } else { 500 }),
+            learning_rate: a.learning_rate.unwrap_or(0.05),
+            leaves: a.leaves.unwrap_or(31),
+            forest_trees: a.forest_trees.unwrap_or(if quick { 4 } else { 30 }),
+            class_rounds: a.class_rounds.unwrap_or(if quick { 10 } else { 100 }),
+            timing_runs: a.timing_runs.unwrap_or(if quick { 1 } else { 3 }),
+        }
+    }
+
+    fn fashion_settings(&self, quick: bool) -> fashion::Settings {
+        let a = &self.args;
+        fashion::Settings {
+            train_rows: a.fashion_train.unwrap_or(if quick { 1000 } else { 20000 }),
+            test_rows: a.fashion_test.unwrap_or(if quick { 1000 } else { 10000 }),
+            rounds: a.fashion_rounds.unwrap_or(if quick { 5 } else { 100 }),
+            learning_rate: a.fashion_learning_rate.unwrap_or(0.2),
+            leaves: a.leaves.unwrap_or(31),
+        }
+    }
+}
+
+impl Experiment for Trees {
+    fn name(&self) -> &'static str {
+        "trees"
+    }
+
+    fn title(&self) -> &'static str {
+        "Decision trees, random forests and gradient boosting"
+    }
+
+    fn run(&self, ctx: &RunContext) -> Result<ExperimentReport> {
+        let steps = if self.args.regression_only { 5 } else { 7 };
+        let bar = progress::bar(steps, "trees");
+        let tick = |msg: &str| {
+            bar.set_message(msg.to_string());
+            bar.inc(1);
+        };
+        let mut md = String::new();
+        let mut figures = json!({"seed": ctx.seed});
+        let mut plots = Vec::new();
+
+        if !self.args.regression_only {
+            bar.set_message("gini");
+            let (text, value) = gini_section()?;
+            md.push_str(&text);
+            figures["gini"] = value;
+        }
+        tick("california");
+        let housing = california::load(&ctx.data, ctx.seed)?;
+        let cs = self.california_settings(ctx.quick);
+        let reg = california::regression(&housing, &cs, ctx.seed, &tick)?;
+        tick("plots");
+        let (text, value) = regression_section(&housing, &cs, &reg);
+        md.push_str(&text);
+        figures["california_regression"] = value;
+        plots.extend(regression_plots(ctx, &housing, &reg)?);
+
+        if !self.args.regression_only {
+            tick("6 classes");
+            let classes = california::six_classes(&housing, &cs, ctx.seed)?;
+            let knn = super::knn_lab::lab_cells(ctx, true, false).ok();
+            let (text, value) = classes_section(&classes, knn.as_ref());
+            md.push_str(&text);
+            figures["california_classes"] = value;
+            tick("fashion-mnist");
+            let fs = self.fashion_settings(ctx.quick);
+            let outcome = fashion::run(&ctx.data, &fs, ctx.seed)?;
+            let (text, value) = fashion_section(&fs, &outcome);
+            md.push_str(&text);
+            figures["fashion"] = value;
+            let path = ctx.out_dir.join("trees_fashion_accuracy.png");
+            line_plot(
+                &path,
+                "Fashion-MNIST softmax boosting: test accuracy per round",
+                "round",
+                "test accuracy",
+                &[Series {
+                    name: format!("{} training images", outcome.rows.0),
+                    points: outcome.curve.clone(),
+                }],
+            )?;
+            plots.push("trees_fashion_accuracy.png".into());
+        }
+        bar.finish_and_clear();
+        print!("{md}");
+        Ok(ExperimentReport {
+            markdown: md,
+            figures,
+            plots,
+            data_source: housing.source.clone(),
+        })
+    }
+}
+
+/// `wall s (CPU s)` with `digits` decimals; the CPU part only where it was measured.
+fn seconds(t: &fit::Timing, digits: usize) -> String {
+    match t.cpu_s {
+        Some(cpu) => format!("{} s ({} s)", fixed(t.wall_s, digits), fixed(cpu, digits)),
+        None => format!("{} s", fixed(t.wall_s, digits)),
+    }
+}
+
+fn gini_section() -> Result<(String, Value)> {
+    let all = candidates(&EVENTS);
+    let best = chosen(&all).cloned();
+    let (core_feature, core_threshold, core_gini) = core_root(&EVENTS)?;
+    let mut table = Table::new([
+        "feature",
+        "split at (GeV)",
+        "left (sig, bkg)",
+        "right (sig, bkg)",
+        "weighted Gini",
+    ]);
+    for c in &all {
+        table.row([
+            gini::FEATURES[c.feature].to_string(),
+            fixed(c.threshold, 1),
+            format!("{:?}", c.left),
+            format!("{:?}", c.right),
+            fixed(c.weighted_gini, 4),
+        ]);
+    }
+    let mut md = String::from(
+        "### Gini walk-through (seed 003)\n\nThree events: photon pT 20 (signal), 30, 50 \
+         (background); lepton pT 20 (signal), 14, 16 (background). Every candidate split:\n\n",
+    );
+    md.push_str(&table.render());
+    let chosen_json = best.as_ref().map(|b| {
+        md.push_str(&format!(
+            "\nChosen: {} < {} GeV, weighted Gini {} (the seed: 1/3 at 40 GeV, 0 at 25 GeV). \
+             The core's CART root: {} ≤ {} GeV, weighted Gini {}.\n\n",
+            gini::FEATURES[b.feature],
+            fixed(b.threshold, 1),
+            fixed(b.weighted_gini, 4),
+            gini::FEATURES.get(core_feature).unwrap_or(&"?"),
+            fixed(f64::from(core_threshold), 1),
+            fixed(core_gini, 4),
+        ));
+        json!({"feature": gini::FEATURES[b.feature], "threshold_gev": b.threshold, "weighted_gini": b.weighted_gini})
+    });
+    let value = json!({
+        "candidates": all.iter().map(|c| json!({
+            "feature": gini::FEATURES[c.feature], "threshold_gev": c.threshold, "weighted_gini": c.weighted_gini,
+        })).collect::<Vec<_>>(),
+        "chosen": chosen_json,
+        "core_root": {"feature": gini::FEATURES.get(core_feature).unwrap_or(&"?"), "threshold_gev": core_threshold, "weighted_gini": core_gini},
+    });
+    Ok((md, value))
+}
+
+fn regression_section(
+    h: &california::Housing,
+    s: &california::Settings,
+    reg: &california::Regression,
+) -> (String, Value) {
+    let n_test = h.test.rows();
+    let mut table = Table::new([
+        "model",
+        "test RMSE",
+        "MAE",
+        "R²",
+        "fit, wall (CPU)",
+        "predict / row",
+        "trees",
+        "nodes",
+        "bytes",
+    ]);
+    let mut models = serde_json::Map::new();
+    for sc in &reg.scores {
+        let per_row_ns = sc.predict.wall_s / n_test.max(1) as f64 * 1e9;
+        table.row([
+            sc.name.to_string(),
+            fixed(sc.rmse, 4),
+            fixed(sc.mae, 4),
+            fixed(sc.r2, 4),
+            seconds(&sc.fit, 3),
+            format!("{} ns", fixed(per_row_ns, 0)),
+            sc.trees.to_string(),
+            sc.nodes.to_string(),
+            sc.bytes.to_string(),
+        ]);
+        let key = match sc.name {
+            n if n.starts_with("CART") => "single_tree",
+            n if n.starts_with("random") => "random_forest",
+            _ => "boosting",
+        };
+        models.insert(
+            key.into(),
+            json!({
+                "test_rmse": sc.rmse, "test_mae": sc.mae, "test_r2": sc.r2,
+                "fit_s": sc.fit.wall_s, "fit_cpu_s": sc.fit.cpu_s,
+                "predict_s": sc.predict.wall_s, "predict_cpu_s": sc.predict.cpu_s,
+                "predict_ns_per_row": per_row_ns,
+                "trees": sc.trees, "nodes": sc.nodes, "bytes": sc.bytes,
+            }),
+        );
+    }
+    let mut md = format!(
+        "### California Housing regression\n\n{} training and {} test rows (numpy \
+         `default_rng(seed).random(n) < 0.2` is the test set), {} bins per feature. Boosting: \
+         {} rounds, learning rate {}, {} leaves, ≥ 20 rows per leaf, one thread; fit and \
+         prediction times are medians of {} runs (boosting's fit includes binning).\n\n",
+        h.train.rows(),
+        n_test,
+        california::MAX_BINS,
+        s.rounds,
+        s.learning_rate,
+        s.leaves,
+        s.timing_runs,
+    );
+    md.push_str(&table.render());
+    let mut imp = Table::new(["feature", "gain share", "splits"]);
+    for ((name, g), c) in h
+        .feature_names
+        .iter()
+        .zip(&reg.gain_share)
+        .zip(&reg.split_counts)
+    {
+        imp.row([name.clone(), percent(*g, 1), c.to_string()]);
+    }
+    md.push_str("\nFeature importance of the boosted model:\n\n");
+    md.push_str(&imp.render());
+    let best = reg
+        .test_curve
+        .iter()
+        .fold((0.0, f64::INFINITY), |b, &p| if p.1 < b.1 { p } else { b });
+    md.push_str(&format!(
+        "\nLowest test RMSE over the rounds: {} at round {}. Serialized model loads back to \
+         bit-identical predictions: {}.\n",
+        fixed(best.1, 4),
+        best.0,
+        reg.round_trip_identical
+    ));
+    let early = reg.early_stop.map(|(run, best_round, test)| {
+        md.push_str(&format!(
+            "Early stopping (every fifth training row held out, patience 50, up to {} rounds): \
+             stopped after {run} rounds, kept {best_round}, test RMSE {}.\n\n",
+            s.rounds * 2,
+            fixed(test, 4)
+        ));
+        json!({"rounds_run": run, "best_rounds": best_round, "test_rmse": test})
+    });
+    let value = json!({
+        "train_rows": h.train.rows(), "test_rows": n_test, "synthetic": h.synthetic,
+        "rounds": s.rounds, "learning_rate": s.learning_rate, "leaves": s.leaves,
+        "max_bins": california::MAX_BINS, "timing_runs": s.timing_runs,
+        "models": models,
+        "importance": h.feature_names.iter().zip(&reg.gain_share).zip(&reg.split_counts)
+            .map(|((n, g), c)| (n.clone(), json!({"gain_share": g, "splits": c})))
+            .collect::<serde_json::Map<_, _>>(),
+        "best_test_rmse": best.1, "best_round": best.0,
+        "test_rmse_per_round": reg.test_curve.iter().map(|p| p.1).collect::<Vec<_>>(),
+        "round_trip_identical": reg.round_trip_identical,
+        "early_stopping": early,
+    });
+    (md, value)
+}
+
+fn regression_plots(
+    ctx: &RunContext,
+    h: &california::Housing,
+    reg: &california::Regression,
+) -> Result<Vec<std::path::PathBuf>> {
+    let curve = "trees_california_rmse.png";
+    line_plot(
+        &ctx.out_dir.join(curve),
+        "California Housing boosting: RMSE per round",
+        "round",
+        "RMSE ($100k)",
+        &[
+            Series {
+                name: "test".into(),
+                points: reg.test_curve.clone(),
+            },
+            Series {
+                name: "train".into(),
+                points: reg.train_curve.clone(),
+            },
+        ],
+    )?;
+    let importance = "trees_california_importance.png";
+    let total: f64 = reg.split_counts.iter().map(|&c| f64::from(c)).sum();
+    bar_plot(
+        &ctx.out_dir.join(importance),
+        "California Housing boosting: feature importance",
+        "share",
+        &h.feature_names,
+        &[
+            BarSeries {
+                name: "gain".into(),
+                values: reg.gain_share.clone(),
+            },
+            BarSeries {
+                name: "split count".into(),
+                values: reg
+                    .split_counts
+                    .iter()
+                    .map(|&c| f64::from(c) / total.max(1.0))
+                    .collect(),
+            },
+        ],
+    )?;
+    Ok(vec![curve.into(), importance.into()])
+}
+
+fn classes_section(
+    classes: &[california::ClassScore],
+    knn: Option<&(Value, bool)>,
+) -> (String, Value) {
+    let mut table = Table::new(["model", "test accuracy", "fit, wall (CPU)"]);
+    for c in classes {
+        table.row([
+            c.name.to_string(),
+            percent(c.accuracy, 2),
+            seconds(&c.fit, 2),
+        ]);
+    }
+    let knn_pct = knn.and_then(|(v, _)| v["edgeml_kd_tree"]["test_accuracy_1nn_pct"].as_f64());
+    if let Some(p) = knn_pct {
+        table.row([
+            "1-NN (k-NN lab, trained on 60 % of the rows)".to_string(),
+            format!("{}%", fixed(p, 2)),
+            "-".into(),
+        ]);
+    }
+    let mut md = String::from(
+        "### California Housing as the lab's 6-class problem\n\nClass = median house value \
+         in $100k truncated to an integer; same test rows as the k-NN lab (its first 20 % \
+         split).\n\n",
+    );
+    md.push_str(&table.render());
+    md.push('\n');
+    let value = json!({
+        "models": classes.iter().map(|c| json!({"name": c.name, "test_accuracy": c.accuracy, "fit_s": c.fit.wall_s, "fit_cpu_s": c.fit.cpu_s})).collect::<Vec<_>>(),
+        "knn_lab_test_accuracy_1nn_pct": knn_pct,
+    });
+    (md, value)
+}
+
+fn fashion_section(s: &fashion::Settings, o: &fashion::Outcome) -> (String, Value) {
+    let per_row_ns = o.predict.wall_s / o.rows.1.max(1) as f64 * 1e9;
+    let md = format!(
+        "### Fashion-MNIST softmax boosting\n\n{} training images (the first of the training \
+         file), {} test images, {} bins per pixel, {} rounds × 10 trees, learning rate {}, {} \
+         leaves, one thread. Data: {}.\n\n| test accuracy | fit, wall (CPU) | predict / row | trees | \
+         nodes | bytes |\n|---|---|---|---|---|---|\n| {} | {} | {} µs | {} | {} | {} |\n\n",
+        o.rows.0,
+        o.rows.1,
+        fashion::MAX_BINS,
+        s.rounds,
+        s.learning_rate,
+        s.leaves,
+        o.source,
+        percent(o.accuracy, 2),
+        seconds(&o.fit, 1),
+        fixed(per_row_ns / 1e3, 2),
+        o.trees,
+        o.nodes,
+        o.bytes,
+    );
+    let value = json!({
+        "train_rows": o.rows.0, "test_rows": o.rows.1, "rounds": s.rounds,
+        "learning_rate": s.learning_rate, "leaves": s.leaves, "max_bins": fashion::MAX_BINS,
+        "test_accuracy": o.accuracy, "fit_s": o.fit.wall_s, "fit_cpu_s": o.fit.cpu_s,
+        "predict_ns_per_row": per_row_ns,
+        "trees": o.trees, "nodes": o.nodes, "bytes": o.bytes, "synthetic": o.synthetic,
+    });
+    (md, value)
+}

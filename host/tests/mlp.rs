@@ -1,0 +1,166 @@
+//! `edgeml mlp`: a quick run trains (the loss falls), writes every JSON key the README
+//! documents, and keeps the seed's softmax-before-CE variant above its analytic floor; early
+//! stopping restores the best epoch's weights; mixed precision trains like f32.
+
+use edgeml_core::nn::{Loss, Optimizer, TrainConfig};
+use edgeml_host::datasets::{self, DataConfig};
+use edgeml_host::experiments::mlp::{self, Examples, MlpArgs, MlpExperiment, Precision, RunSpec};
+use edgeml_host::experiments::{Experiment, RunContext};
+use serde_json::Value;
+
+/// A config whose Fashion-MNIST folder is empty, so the loaders fall back to synthetic data.
+fn synthetic_config(dir: &std::path::Path) -> DataConfig {
+    DataConfig {
+        fashion_mnist_dir: Some(dir.to_path_buf()),
+        ..DataConfig::default()
+    }
+}
+
+fn losses(curve: &Value) -> Vec<f64> {
+    curve["loss_per_epoch"]
+        .as_array()
+        .expect("loss_per_epoch")
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn quick_run_trains_and_writes_every_key() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let ctx = RunContext {
+        data: synthetic_config(empty.path()),
+        out_dir: out.path().to_path_buf(),
+        quick: true,
+        seed: 42,
+    };
+    let report = MlpExperiment::new(MlpArgs::default()).run(&ctx).unwrap();
+    let f = &report.figures;
+    assert_eq!(f["synthetic"], true);
+    let main = &f["main"];
+    let main_losses = losses(main);
+    assert_eq!(main_losses.len(), 2);
+    assert!(main_losses[1] < main_losses[0], "{main_losses:?}");
+    for key in [
+        "test_accuracy_per_epoch",
+        "seconds_per_epoch",
+        "median_seconds_per_epoch",
+        "final_test_accuracy",
+        "test_accuracy_at_epoch",
+        "epochs_loss_not_falling",
+        "trend",
+    ] {
+        assert!(!main[key].is_null(), "main.{key}");
+    }
+    assert!(main["trend"]["log_slope"].as_f64().unwrap() < 0.0);
+    let floor = f["softmax_before_ce"]["floor"].as_f64().unwrap();
+    assert!((floor - (1.0 + 9.0 / std::f64::consts::E).ln()).abs() < 1e-12);
+    for loss in losses(&f["softmax_before_ce"]["seed_variant"]) {
+        assert!(loss >= floor, "{loss} below the floor {floor}");
+    }
+    for path in [
+        "/hidden_layer/without",
+        "/hidden_layer/with",
+        "/batch_size/16",
+        "/batch_size/64",
+        "/batch_size/256",
+        "/batch_size/1024",
+        "/precision/f32",
+        "/precision/mixed-f16",
+        "/precision/mixed-bf16",
+        "/early_stopping",
+        "/adam",
+    ] {
+        let curve = f.pointer(path).unwrap_or_else(|| panic!("{path} missing"));
+        assert!(!losses(curve).is_empty(), "{path}");
+        assert!(curve["final_test_accuracy"].as_f64().is_some(), "{path}");
+    }
+    assert!(f["timing"]["cpu_seconds_per_epoch"].as_f64().unwrap() > 0.0);
+    assert!(f["early_stopping"]["best_epoch"].as_u64().unwrap() >= 1);
+    for plot in &report.plots {
+        assert!(out.path().join(plot).is_file(), "{}", plot.display());
+    }
+}
+
+fn synthetic_examples() -> (Examples, Examples) {
+    let empty = tempfile::tempdir().unwrap();
+    let split =
+        datasets::load_fashion_mnist_or_synthetic(&synthetic_config(empty.path()), 1000, 400, 3)
+            .unwrap();
+    (
+        Examples::from_dataset(&split.train, usize::MAX).unwrap(),
+        Examples::from_dataset(&split.test, usize::MAX).unwrap(),
+    )
+}
+
+fn spec(precision: Precision, epochs: usize, patience: Option<usize>, lr: f32) -> RunSpec {
+    let config = TrainConfig::new(32, Loss::SoftmaxCrossEntropy, Optimizer::sgd(lr));
+    RunSpec {
+        hidden: Some(32),
+        config,
+        epochs,
+        precision,
+        patience,
+        seed: 9,
+    }
+}
+
+#[test]
+fn mixed_precision_trains_like_f32() {
+    let (train, test) = synthetic_examples();
+    let f32_run = mlp::train(
+        &spec(Precision::F32, 4, None, 0.01),
+        &train,
+        &test,
+        None,
+        |_| {},
+    )
+    .unwrap();
+    for precision in [Precision::MixedF16, Precision::MixedBf16] {
+        let run = mlp::train(&spec(precision, 4, None, 0.01), &train, &test, None, |_| {}).unwrap();
+        let l = run.losses();
+        assert!(l.windows(2).all(|w| w[1] < w[0]), "{precision:?}: {l:?}");
+        assert!(
+            (run.final_accuracy - f32_run.final_accuracy).abs() <= 0.02,
+            "{precision:?}: {} vs f32 {}",
+            run.final_accuracy,
+            f32_run.final_accuracy
+        );
+        assert!(run.operand_bytes * 2 == f32_run.operand_bytes);
+    }
+}
+
+#[test]
+fn early_stopping_keeps_the_best_epochs_weights() {
+    let (train, test) = synthetic_examples();
+    let (validation, fit) = (
+        train.select(&(0..200).collect::<Vec<_>>()),
+        train.select(&(200..1000).collect::<Vec<_>>()),
+    );
+    // A large learning rate makes the validation loss wander, so patience 1 stops early.
+    let run = mlp::train(
+        &spec(Precision::F32, 12, Some(1), 0.5),
+        &fit,
+        &test,
+        Some(&validation),
+        |_| {},
+    )
+    .unwrap();
+    let best = run.best_epoch.expect("early stopping applied");
+    let v: Vec<f64> = run
+        .epochs
+        .iter()
+        .map(|e| e.validation_loss.unwrap())
+        .collect();
+    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(v[best - 1], min, "{v:?}");
+    if run.epochs.len() < 12 {
+        assert_eq!(
+            run.epochs.len(),
+            best + 1,
+            "stops one epoch after the best with patience 1"
+        );
+    }
+    assert_eq!(run.final_accuracy, run.epochs[best - 1].test_accuracy);
+}

@@ -1,17 +1,21 @@
 //! Attention in one pass over key blocks with an online softmax (after FlashAttention): per
-//! block of [`BLOCK_Q`] queries, each block of [`BLOCK_K`] keys gives scores (one gemm), the
-//! running row maximum m and sum ℓ are updated, the accumulator is rescaled by e^(m_old − m_new)
-//! and P·V added (a second gemm); the exponentials are the vectorized kernel softmax of each
-//! block row, rescaled. The L_q×L_k score matrix never exists: the workspace holds
-//! one score block, one accumulator block, one widened V block and the row statistics, a size
-//! set by d_v alone.
+//! block of [`BLOCK_Q`] queries, each block of [`BLOCK_K`] keys gives scores, the running row
+//! maximum m and sum ℓ are updated, the accumulator is rescaled by e^(m_old − m_new) and P·V
+//! added. With an AVX-512 [`Dispatch`] and d_k ≤ d_v the two products are fused register
+//! panels (4 rows × 64 columns, K transposed into the V buffer first, so nothing is packed);
+//! otherwise they are two calls of the core gemm. The exponentials are one vectorized pass
+//! (`exp_vectorizable`) per block row, after one max pass. The L_q×L_k score matrix never
+//! exists: the workspace holds one score block, one accumulator block, one V block (or Kᵀ block)
+//! and the row statistics, a size set by d_v alone.
 
 use super::matrix::{Mat, MatMut};
 use super::spec::{check, AttentionSpec, Dims};
 use crate::error::{Error, Result};
 use crate::kernels::gemm::{gemm, gemm_mixed};
-use crate::kernels::softmax::softmax;
+use crate::kernels::lanes::{exp_vectorizable, max_lanes};
 use crate::kernels::Dispatch;
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::Isa;
 use crate::math::{Exact, Math};
 use crate::scalar::BulkConvert;
 use crate::tensor::{TensorView, TensorViewMut};
@@ -22,11 +26,10 @@ pub const BLOCK_Q: usize = 64;
 pub const BLOCK_K: usize = 128;
 
 /// Workspace f32 count of [`attention`] for value width `d_v`, whatever the sequence lengths:
-/// scores BLOCK_Q·BLOCK_K, accumulator BLOCK_Q·d_v, V block BLOCK_K·d_v, max and sum 2·BLOCK_Q,
-/// one softmax row BLOCK_K (saturating).
+/// scores BLOCK_Q·BLOCK_K, accumulator BLOCK_Q·d_v, V block BLOCK_K·d_v, max and sum 2·BLOCK_Q
+/// (saturating).
 pub const fn streaming_workspace_len(d_v: usize) -> usize {
-    (BLOCK_Q * BLOCK_K + 2 * BLOCK_Q + BLOCK_K)
-        .saturating_add((BLOCK_Q + BLOCK_K).saturating_mul(d_v))
+    (BLOCK_Q * BLOCK_K + 2 * BLOCK_Q).saturating_add((BLOCK_Q + BLOCK_K).saturating_mul(d_v))
 }
 
 /// The workspace cut into its parts.
@@ -36,7 +39,6 @@ struct Blocks<'w> {
     values: &'w mut [f32],
     max: &'w mut [f32],
     sum: &'w mut [f32],
-    probs: &'w mut [f32],
 }
 
 impl<'w> Blocks<'w> {
@@ -50,20 +52,19 @@ impl<'w> Blocks<'w> {
         let (acc, ws) = ws.split_at_mut(BLOCK_Q * dv);
         let (values, ws) = ws.split_at_mut(BLOCK_K * dv);
         let (max, ws) = ws.split_at_mut(BLOCK_Q);
-        let (sum, probs) = ws.split_at_mut(BLOCK_Q);
+        let sum = ws;
         Ok(Blocks {
             scores,
             acc,
             values,
             max,
             sum,
-            probs,
         })
     }
 }
 
 /// out (L_q×d_v) ← softmax(scale·Q·Kᵀ, masked)·V for Q (L_q×d_k), K (L_k×d_k), V (L_k×d_v)
-/// stored as `S`, accumulated in f32, with the gemm microkernel of `dispatch`. `workspace`
+/// stored as `S`, accumulated in f32, with the vector instructions of `dispatch`. `workspace`
 /// needs [`streaming_workspace_len`]`(d_v)` f32. A query with no visible key gets zeros.
 ///
 /// Errors: as the [module](super) lists, and `Err(NonFinite)` (index i·L_k + j) when a score
@@ -132,45 +133,258 @@ fn query_block<S: BulkConvert>(
         let width = BLOCK_K.min(dims.lk - key);
         if spec.any_visible(first..first + count, key..key + width) {
             let scores = prefix(blocks.scores, count * width)?;
-            gemm_mixed(
-                dispatch,
-                dims.scale,
-                queries,
-                k.rows_view(key, width)?.t()?,
-                0.0,
-                TensorViewMut::matrix(scores, count, width)?,
-            )?;
+            let fused = fused_isa(dispatch) && q.cols * width <= blocks.values.len();
+            if fused {
+                let kt = prefix(blocks.values, q.cols * width)?;
+                transpose_rows(k, key, width, kt);
+                products(q, first, dims.scale, kt, width, scores);
+            } else {
+                gemm_mixed(
+                    dispatch,
+                    dims.scale,
+                    queries,
+                    k.rows_view(key, width)?.t()?,
+                    0.0,
+                    TensorViewMut::matrix(scores, count, width)?,
+                )?;
+            }
             for (r, row) in scores.chunks_exact_mut(width).enumerate() {
                 let stats = (max.get_mut(r), sum.get_mut(r));
                 let acc_row = acc.get_mut(r * dv..(r + 1) * dv);
                 if let ((Some(m), Some(l)), Some(acc_row)) = (stats, acc_row) {
                     let masked = Masked {
+                        dispatch,
                         spec,
                         dims,
                         query: first + r,
                         key,
                     };
-                    online_row(&masked, row, blocks.probs, m, l, acc_row)?;
+                    online_row(&masked, row, m, l, acc_row)?;
                 }
             }
             let values = prefix(blocks.values, width * dv)?;
-            v.widen_rows(key, values);
-            gemm(
-                dispatch,
-                1.0,
-                TensorView::matrix(scores, count, width)?,
-                TensorView::matrix(values, width, dv)?,
-                1.0,
-                TensorViewMut::matrix(acc, count, dv)?,
-            )?;
+            widen(dispatch, v, key, values);
+            if fused {
+                accumulate(scores, width, values, dv, acc);
+            } else {
+                gemm(
+                    dispatch,
+                    1.0,
+                    TensorView::matrix(scores, count, width)?,
+                    TensorView::matrix(values, width, dv)?,
+                    1.0,
+                    TensorViewMut::matrix(acc, count, dv)?,
+                )?;
+            }
         }
         key += width;
     }
     Ok(())
 }
 
+/// Whether `dispatch` takes the fused path ([`products`], [`accumulate`]) rather than the gemm.
+fn fused_isa(dispatch: Dispatch) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return matches!(dispatch.isa(), Isa::Avx512);
+    #[cfg(not(target_arch = "x86_64"))]
+    return {
+        let _ = dispatch;
+        false
+    };
+}
+
+/// kt (d_k×width, row-major) ← rows `key..key + width` of `k`, transposed.
+fn transpose_rows<S: BulkConvert>(k: &Mat<'_, S>, key: usize, width: usize, kt: &mut [f32]) {
+    let dk = kt.len() / width.max(1);
+    let mut j = 0;
+    while j < width {
+        let n = TRANSPOSE_ROWS.min(width - j);
+        for c in 0..dk {
+            if let Some(dst) = kt.get_mut(c * width + j..c * width + j + n) {
+                for (i, value) in dst.iter_mut().enumerate() {
+                    *value = k.at(key + j + i, c);
+                }
+            }
+        }
+        j += n;
+    }
+}
+
+/// Keys read side by side by [`transpose_rows`], so its writes are runs, not single floats.
+const TRANSPOSE_ROWS: usize = 8;
+
+/// dst (rows×d_v, row-major) ← rows `first..` of `v` as f32, a row slice at a time where the
+/// rows are contiguous.
+fn widen<S: BulkConvert>(dispatch: Dispatch, v: &Mat<'_, S>, first: usize, dst: &mut [f32]) {
+    let cols = v.cols.max(1);
+    for (r, row) in dst.chunks_exact_mut(cols).enumerate() {
+        match v.row_slice(first + r) {
+            Some(src) if src.len() == row.len() => S::widen_slice_with(dispatch, src, row),
+            _ => {
+                for (c, value) in row.iter_mut().enumerate() {
+                    *value = v.at(first + r, c);
+                }
+            }
+        }
+    }
+}
+
+/// scores (count×width) ← scale·Q_rows·Kᵀ for query rows `first..` and kt = Kᵀ (d_k×width).
+fn products<S: BulkConvert>(
+    q: &Mat<'_, S>,
+    first: usize,
+    scale: f32,
+    kt: &[f32],
+    width: usize,
+    scores: &mut [f32],
+) {
+    let weight = |r: usize, c: usize| scale * q.at(first + r, c);
+    product_rows(&weight, q.cols, kt, width, scores, false);
+}
+
+/// acc (count×d_v) += P·V for probabilities P (count×width) and values V (width×d_v).
+fn accumulate(p: &[f32], width: usize, v: &[f32], dv: usize, acc: &mut [f32]) {
+    let weight = |r: usize, j: usize| p.get(r * width + j).copied().unwrap_or(0.0);
+    product_rows(&weight, width, v, dv, acc, true);
+}
+
+/// c (rows×n) ← (c if `add`) + A·B with A(r, t) = `a(r, t)` (rows×steps) and B row-major
+/// (steps×n): blocks of [`PANEL_ROWS`]×[`PANEL`] through the AVX-512 panel, the edges in
+/// scalar code.
+fn product_rows(
+    a: &impl Fn(usize, usize) -> f32,
+    steps: usize,
+    b: &[f32],
+    n: usize,
+    c: &mut [f32],
+    add: bool,
+) {
+    let n = n.max(1);
+    let full_cols = n - n % PANEL;
+    for (group, rows) in c.chunks_mut(PANEL_ROWS * n).enumerate() {
+        let base = group * PANEL_ROWS;
+        let row_at = |r: usize, t: usize| a(base + r, t);
+        if rows.len() == PANEL_ROWS * n {
+            let mut col = 0;
+            while col < full_cols {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: product_rows runs only for an AVX-512 Dispatch (see `fused_isa`).
+                unsafe {
+                    panel_avx512(&row_at, steps, b, n, col, rows, add);
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                scalar_block(&row_at, steps, b, n, col..col + PANEL, rows, add);
+                col += PANEL;
+            }
+        } else {
+            scalar_block(&row_at, steps, b, n, 0..0, rows, add);
+        }
+        if rows.len() == PANEL_ROWS * n {
+            scalar_block(&row_at, steps, b, n, full_cols..n, rows, add);
+        }
+    }
+}
+
+/// c columns `cols` (all columns when `cols` is empty) ← (c if `add`) + A·B, scalar code.
+fn scalar_block(
+    a: &impl Fn(usize, usize) -> f32,
+    steps: usize,
+    b: &[f32],
+    n: usize,
+    cols: core::ops::Range<usize>,
+    c: &mut [f32],
+    add: bool,
+) {
+    let cols = if cols.is_empty() && cols.start == 0 {
+        0..n
+    } else {
+        cols
+    };
+    for (r, row) in c.chunks_exact_mut(n).enumerate() {
+        for col in cols.clone() {
+            let mut sum = 0.0f32;
+            for t in 0..steps {
+                sum += a(r, t) * b.get(t * n + col).copied().unwrap_or(0.0);
+            }
+            if let Some(x) = row.get_mut(col) {
+                *x = if add { *x + sum } else { sum };
+            }
+        }
+    }
+}
+
+/// Rows of one register panel.
+const PANEL_ROWS: usize = 4;
+/// Columns of one register panel: four AVX-512 registers.
+const PANEL: usize = 64;
+
+/// One [`PANEL_ROWS`]×[`PANEL`] block of c (rows×n, row-major) at column `col`:
+/// c ← (c if `add`) + Σ_t a(r, t)·B[t, col..col + PANEL], sixteen accumulators in registers.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn panel_avx512(
+    a: &impl Fn(usize, usize) -> f32,
+    steps: usize,
+    b: &[f32],
+    n: usize,
+    col: usize,
+    c: &mut [f32],
+    add: bool,
+) {
+    use core::arch::x86_64::{
+        __m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps, _mm512_setzero_ps,
+        _mm512_storeu_ps,
+    };
+    let mut acc = [[_mm512_setzero_ps(); 4]; PANEL_ROWS];
+    if add {
+        for (r, lanes) in acc.iter_mut().enumerate() {
+            if let Some(src) = panel_of(c, r * n + col) {
+                for (v, chunk) in lanes.iter_mut().zip(src.chunks_exact(16)) {
+                    // SAFETY: chunk holds 16 f32.
+                    *v = unsafe { _mm512_loadu_ps(chunk.as_ptr()) };
+                }
+            }
+        }
+    }
+    for t in 0..steps {
+        let Some(src) = panel_of(b, t * n + col) else {
+            break;
+        };
+        let mut bv: [__m512; 4] = [_mm512_setzero_ps(); 4];
+        for (v, chunk) in bv.iter_mut().zip(src.chunks_exact(16)) {
+            // SAFETY: chunk holds 16 f32.
+            *v = unsafe { _mm512_loadu_ps(chunk.as_ptr()) };
+        }
+        for (r, lanes) in acc.iter_mut().enumerate() {
+            let w = _mm512_set1_ps(a(r, t));
+            for (v, &x) in lanes.iter_mut().zip(bv.iter()) {
+                *v = _mm512_fmadd_ps(w, x, *v);
+            }
+        }
+    }
+    for (r, lanes) in acc.iter().enumerate() {
+        if let Some(dst) = c.get_mut(r * n + col..r * n + col + PANEL) {
+            for (v, chunk) in lanes.iter().zip(dst.chunks_exact_mut(16)) {
+                // SAFETY: chunk holds 16 f32.
+                unsafe { _mm512_storeu_ps(chunk.as_mut_ptr(), *v) };
+            }
+        }
+    }
+}
+
+/// The [`PANEL`] values of `x` from `start`, if all are there.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn panel_of(x: &[f32], start: usize) -> Option<&[f32]> {
+    x.get(start..start.checked_add(PANEL)?)
+}
+
 /// Which query one score row belongs to and at which key its block starts.
 struct Masked<'s, 'a> {
+    dispatch: Dispatch,
     spec: &'s AttentionSpec<'a>,
     dims: &'s Dims,
     query: usize,
@@ -181,13 +395,12 @@ struct Masked<'s, 'a> {
 /// probabilities e^(s − m_new) out), updates the running max `m` and sum `l`, and rescales the
 /// accumulator row by e^(m_old − m_new). A fully masked block leaves all three unchanged.
 ///
-/// The exponentials come from the vectorized [`softmax`] of the block into `probs`:
-/// p̃_j = e^(s_j − b)/Σ with b the block maximum, and p̃ at the maximum is 1/Σ, so
-/// e^(s_j − m_new) = p̃_j · e^(b − m_new) / p̃_max.
+/// One pass finds the block maximum, a second writes e^(s − m_new) with the vectorized
+/// [`exp_vectorizable`] and sums it in lanes. A score of +∞ shows in the maximum and a NaN in
+/// the sum, so no separate scan is needed; either is `Err(NonFinite)` at its index.
 fn online_row(
     at: &Masked<'_, '_>,
     row: &mut [f32],
-    probs: &mut [f32],
     m: &mut f32,
     l: &mut f32,
     acc_row: &mut [f32],
@@ -204,25 +417,11 @@ fn online_row(
             return Ok(());
         }
     }
-    let probs = prefix(probs, row.len())?;
-    softmax(row, probs).map_err(|e| match e {
-        Error::NonFinite { index } => Error::NonFinite {
-            index: at
-                .query
-                .saturating_mul(at.dims.lk)
-                .saturating_add(at.key + index),
-        },
-        other => other,
-    })?;
-    let block_max = lane_fold(row, f32::NEG_INFINITY, f32::max);
-    let at_max = lane_fold(probs, 0.0, f32::max);
-    let new_max = m.max(block_max);
-    let rescale = Exact::exp(*m - new_max);
-    let weight = Exact::exp(block_max - new_max) / at_max;
-    for (s, &p) in row.iter_mut().zip(probs.iter()) {
-        *s = p * weight;
+    let (block_max, new_max, block_sum) = block_stats(at.dispatch, row, *m);
+    if block_max == f32::INFINITY || block_sum.is_nan() {
+        return Err(non_finite(at, row));
     }
-    let block_sum = lane_fold(row, 0.0, |a, b| a + b);
+    let rescale = Exact::exp(*m - new_max);
     *l = *l * rescale + block_sum;
     *m = new_max;
     if rescale != 1.0 {
@@ -233,22 +432,80 @@ fn online_row(
     Ok(())
 }
 
-/// Folds `x` with `op` in [`LANES`] independent lanes (so the loop vectorizes), then across
-/// the lanes.
-fn lane_fold(x: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
-    let mut lanes = [init; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane = op(*lane, v);
-        }
+/// `Err(NonFinite)` at the flat score index of the first NaN or +∞ in `row` (after
+/// [`exp_sum`] a NaN score is still NaN and +∞ gives NaN).
+fn non_finite(at: &Masked<'_, '_>, row: &[f32]) -> Error {
+    let offset = row.iter().position(|s| s.is_nan()).unwrap_or(0);
+    Error::NonFinite {
+        index: at
+            .query
+            .saturating_mul(at.dims.lk)
+            .saturating_add(at.key + offset),
     }
-    let across = lanes.iter().fold(init, |a, &b| op(a, b));
-    tail.iter().fold(across, |a, &b| op(a, b))
 }
 
-/// Lanes of [`lane_fold`]: one AVX-512 register of f32.
+/// The block maximum b of `row`, the new running maximum max(`m`, b), and Σ e^(s − max) with
+/// `row` overwritten by those exponentials, compiled for the widest vectors `dispatch` allows.
+fn block_stats(dispatch: Dispatch, row: &mut [f32], m: f32) -> (f32, f32, f32) {
+    match dispatch.isa() {
+        // SAFETY: a Dispatch for these variants certifies the CPU has their features.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { block_stats_avx512(row, m) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => unsafe { block_stats_avx2(row, m) },
+        _ => block_stats_generic(row, m),
+    }
+}
+
+/// [`block_stats_generic`] with AVX-512 enabled.
+///
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn block_stats_avx512(row: &mut [f32], m: f32) -> (f32, f32, f32) {
+    block_stats_generic(row, m)
+}
+
+/// [`block_stats_generic`] with AVX2 and FMA enabled.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn block_stats_avx2(row: &mut [f32], m: f32) -> (f32, f32, f32) {
+    block_stats_generic(row, m)
+}
+
+/// What [`block_stats`] returns, in portable code.
+#[inline(always)]
+fn block_stats_generic(row: &mut [f32], m: f32) -> (f32, f32, f32) {
+    let block_max = max_lanes(row);
+    let new_max = m.max(block_max);
+    (block_max, new_max, exp_sum(row, new_max))
+}
+
+/// row ← e^(row − max) elementwise; returns the sum, in [`LANES`] lanes.
+#[inline(always)]
+fn exp_sum(row: &mut [f32], max: f32) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    let mut chunks = row.chunks_exact_mut(LANES);
+    for chunk in &mut chunks {
+        for (lane, s) in lanes.iter_mut().zip(chunk.iter_mut()) {
+            *s = exp_vectorizable(*s - max);
+            *lane += *s;
+        }
+    }
+    let mut total = lanes.iter().sum::<f32>();
+    for s in chunks.into_remainder() {
+        *s = exp_vectorizable(*s - max);
+        total += *s;
+    }
+    total
+}
+
+/// Lanes of [`exp_sum`]: one AVX-512 register of f32.
 const LANES: usize = 16;
 
 /// out rows `first..first + count` ← accumulator / row sum (zeros where no key was visible).

@@ -8,7 +8,7 @@ pub mod distance;
 pub mod dot;
 pub mod gemm;
 pub mod isa;
-mod lanes;
+pub(crate) mod lanes;
 pub mod softmax;
 
 pub use isa::{Dispatch, Isa};

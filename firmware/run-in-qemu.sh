@@ -43,12 +43,13 @@ fi
 target_dir=${CARGO_TARGET_DIR:-$firmware_dir/target}
 export CARGO_TARGET_DIR=$target_dir
 
+# The firmware embeds the exported models, so they must exist before it is even checked.
+echo "==> firmware: training and exporting the models on the host"
+edgeml export --dir "$firmware_dir/models"
+
 echo "==> firmware: fmt and clippy"
 cargo fmt --check
 cargo clippy --release --quiet -- -D warnings
-
-echo "==> firmware: training and exporting the models on the host"
-edgeml export --dir "$firmware_dir/models"
 
 echo "==> firmware: building and running on qemu-system-arm -machine mps2-an386"
 cargo build --release --quiet

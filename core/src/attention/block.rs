@@ -7,112 +7,37 @@
 
 use core::ops::Range;
 
-use super::heads::{multi_head_attention, multi_head_attention_backward, MultiHead};
+use super::buffers::{carve, mat, mm, part, part_mut, total, Cursor};
 use super::layer_norm::{layer_norm, layer_norm_backward};
+use super::projected::{Cache as AttentionCache, GradScratch, ProjectedAttention};
 use super::spec::AttentionSpec;
-use super::streaming::streaming_workspace_len;
 use crate::error::{ensure_finite, ensure_len, Error, Result};
 use crate::kernels::activation::{self, Activation};
-use crate::kernels::gemm::gemm;
 use crate::kernels::Dispatch;
 use crate::math::{Exact, Math};
 use crate::rng::Rng;
-use crate::tensor::{TensorView, TensorViewMut};
 
 /// Sizes of an encoder block: model width d, `heads` heads (d divisible by it), MLP hidden
 /// width `d_ff`, and the MLP activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncoderBlock {
     d_model: usize,
-    heads: usize,
     d_ff: usize,
     activation: Activation,
+    attention: ProjectedAttention,
 }
 
 /// Ranges of each parameter in the flat parameter slice.
 struct Layout {
     ln1_gamma: Range<usize>,
     ln1_beta: Range<usize>,
-    wq: Range<usize>,
-    wk: Range<usize>,
-    wv: Range<usize>,
-    wo: Range<usize>,
+    attention: Range<usize>,
     ln2_gamma: Range<usize>,
     ln2_beta: Range<usize>,
     w1: Range<usize>,
     b1: Range<usize>,
     w2: Range<usize>,
     b2: Range<usize>,
-}
-
-/// Hands out consecutive ranges.
-struct Cursor(usize);
-
-impl Cursor {
-    fn take(&mut self, len: usize) -> Result<Range<usize>> {
-        let start = self.0;
-        self.0 = start.checked_add(len).ok_or(Error::SizeOverflow)?;
-        Ok(start..self.0)
-    }
-}
-
-/// Splits `ws` into consecutive parts of the given lengths (`BufferTooSmall` if short).
-fn carve<const N: usize>(ws: &mut [f32], lens: [usize; N]) -> Result<[&mut [f32]; N]> {
-    let needed = lens
-        .iter()
-        .try_fold(0usize, |sum, &len| sum.checked_add(len))
-        .ok_or(Error::SizeOverflow)?;
-    let available = ws.len();
-    let mut rest = ws
-        .get_mut(..needed)
-        .ok_or(Error::BufferTooSmall { needed, available })?;
-    Ok(core::array::from_fn(|i| {
-        let (part, tail) = core::mem::take(&mut rest).split_at_mut(lens[i]);
-        rest = tail;
-        part
-    }))
-}
-
-/// `params[range]` (the caller checked the length).
-fn part<'p>(params: &'p [f32], range: &Range<usize>) -> Result<&'p [f32]> {
-    params.get(range.clone()).ok_or(Error::ShapeMismatch {
-        expected: range.end,
-        found: params.len(),
-    })
-}
-
-/// `params[range]`, mutably.
-fn part_mut<'p>(params: &'p mut [f32], range: &Range<usize>) -> Result<&'p mut [f32]> {
-    let found = params.len();
-    params.get_mut(range.clone()).ok_or(Error::ShapeMismatch {
-        expected: range.end,
-        found,
-    })
-}
-
-/// Row-major rows×cols view.
-fn mat(data: &[f32], rows: usize, cols: usize) -> Result<TensorView<'_, f32>> {
-    TensorView::matrix(data, rows, cols)
-}
-
-/// c (rows of a × cols of b) ← a·b + β·c.
-fn mm(
-    dispatch: Dispatch,
-    a: TensorView<'_, f32>,
-    b: TensorView<'_, f32>,
-    beta: f32,
-    c: &mut [f32],
-) -> Result<()> {
-    let (rows, _) = a.shape().as_matrix()?;
-    let (_, cols) = b.shape().as_matrix()?;
-    gemm(
-        dispatch,
-        1.0,
-        a,
-        b,
-        beta,
-        TensorViewMut::matrix(c, rows, cols)?,
-    )
 }
 
 /// Every row of `rows` (width `bias.len()`) ← `bias`.
@@ -132,18 +57,15 @@ fn column_sums(rows: &[f32], sums: &mut [f32]) {
     }
 }
 
-/// Forward intermediates the backward pass reuses, each L×d or L×d_ff.
+/// Forward intermediates the backward pass reuses: LN₁(x), the attention layer's cache,
+/// y, LN₂(y) (each L×d), and the MLP pre-activation and activation (L×d_ff).
 struct Cache<'w> {
     h1: &'w mut [f32],
-    q: &'w mut [f32],
-    k: &'w mut [f32],
-    v: &'w mut [f32],
-    att: &'w mut [f32],
+    attention: AttentionCache<'w>,
     y: &'w mut [f32],
     h2: &'w mut [f32],
     pre: &'w mut [f32],
     act: &'w mut [f32],
-    stream: &'w mut [f32],
 }
 
 impl EncoderBlock {
@@ -161,9 +83,9 @@ impl EncoderBlock {
         }
         let block = EncoderBlock {
             d_model,
-            heads,
             d_ff,
             activation,
+            attention: ProjectedAttention::new(d_model, heads, d_model / heads)?,
         };
         block.layout()?;
         Ok(block)
@@ -171,16 +93,12 @@ impl EncoderBlock {
 
     fn layout(&self) -> Result<Layout> {
         let (d, f) = (self.d_model, self.d_ff);
-        let dd = d.checked_mul(d).ok_or(Error::SizeOverflow)?;
         let df = d.checked_mul(f).ok_or(Error::SizeOverflow)?;
         let mut c = Cursor(0);
         Ok(Layout {
             ln1_gamma: c.take(d)?,
             ln1_beta: c.take(d)?,
-            wq: c.take(dd)?,
-            wk: c.take(dd)?,
-            wv: c.take(dd)?,
-            wo: c.take(dd)?,
+            attention: c.take(self.attention.param_len())?,
             ln2_gamma: c.take(d)?,
             ln2_beta: c.take(d)?,
             w1: c.take(df)?,
@@ -196,31 +114,18 @@ impl EncoderBlock {
         self.layout().map_or(usize::MAX, |l| l.b2.end)
     }
 
-    /// The attention shape for a sequence of `seq` tokens.
-    fn heads(&self, seq: usize) -> MultiHead {
-        let width = self.d_model / self.heads;
-        MultiHead {
-            heads: self.heads,
-            seq_q: seq,
-            seq_k: seq,
-            head_dim: width,
-            value_dim: width,
-        }
-    }
-
-    /// Lengths of the forward cache parts for `seq` tokens.
-    fn cache_lens(&self, seq: usize) -> [usize; 10] {
+    /// Lengths of the forward cache parts for `seq` tokens: LN₁(x), the attention layer's
+    /// forward workspace, y, LN₂(y), the MLP pre-activation and activation.
+    fn cache_lens(&self, seq: usize) -> [usize; 6] {
         let ld = seq.saturating_mul(self.d_model);
         let lf = seq.saturating_mul(self.d_ff);
-        let stream = streaming_workspace_len(self.d_model / self.heads);
-        [ld, ld, ld, ld, ld, ld, ld, lf, lf, stream]
+        let attention = self.attention.forward_workspace_len(seq, seq);
+        [ld, attention, ld, ld, lf, lf]
     }
 
     /// Workspace f32 count of [`EncoderBlock::forward`] for `seq` tokens (saturating).
     pub fn forward_workspace_len(&self, seq: usize) -> usize {
-        self.cache_lens(seq)
-            .iter()
-            .fold(0usize, |sum, &len| sum.saturating_add(len))
+        total(&self.cache_lens(seq))
     }
 
     /// Workspace f32 count of [`EncoderBlock::backward`] for `seq` tokens (saturating): the
@@ -242,21 +147,28 @@ impl EncoderBlock {
         params.fill(0.0);
         part_mut(params, &layout.ln1_gamma)?.fill(1.0);
         part_mut(params, &layout.ln2_gamma)?.fill(1.0);
-        let weights = [
-            (&layout.wq, d, d),
-            (&layout.wk, d, d),
-            (&layout.wv, d, d),
-            (&layout.wo, d, d),
-            (&layout.w1, d, f),
-            (&layout.w2, f, d),
-        ];
-        for (range, fan_in, fan_out) in weights {
+        self.attention
+            .init(part_mut(params, &layout.attention)?, rng)?;
+        for (range, fan_in, fan_out) in [(&layout.w1, d, f), (&layout.w2, f, d)] {
             let limit = Exact::sqrt(6.0 / (fan_in + fan_out) as f32);
             for w in part_mut(params, range)? {
                 *w = rng.uniform(-limit, limit);
             }
         }
         Ok(())
+    }
+
+    /// Carves the forward cache for `seq` tokens out of `workspace`.
+    fn carve_cache<'w>(&self, seq: usize, workspace: &'w mut [f32]) -> Result<Cache<'w>> {
+        let [h1, attention, y, h2, pre, act] = carve(workspace, self.cache_lens(seq))?;
+        Ok(Cache {
+            h1,
+            attention: AttentionCache::carve(&self.attention, seq, seq, attention)?,
+            y,
+            h2,
+            pre,
+            act,
+        })
     }
 
     /// Checks params and x and returns (layout, sequence length).
@@ -292,32 +204,16 @@ impl EncoderBlock {
             part(params, &layout.ln1_beta)?,
             cache.h1,
         )?;
-        for (w, dst) in [
-            (&layout.wq, &mut *cache.q),
-            (&layout.wk, &mut *cache.k),
-            (&layout.wv, &mut *cache.v),
-        ] {
-            mm(
-                dispatch,
-                mat(cache.h1, seq, d)?,
-                mat(part(params, w)?, d, d)?,
-                0.0,
-                dst,
-            )?;
-        }
-        multi_head_attention(
+        cache.y.copy_from_slice(x);
+        self.attention.forward_cached(
             dispatch,
             spec,
-            &self.heads(seq),
-            cache.q,
-            cache.k,
-            cache.v,
-            cache.att,
-            cache.stream,
+            part(params, &layout.attention)?,
+            (cache.h1, cache.h1),
+            &mut cache.attention,
+            1.0,
+            cache.y,
         )?;
-        cache.y.copy_from_slice(x);
-        let wo = mat(part(params, &layout.wo)?, d, d)?;
-        mm(dispatch, mat(cache.att, seq, d)?, wo, 1.0, cache.y)?;
         layer_norm(
             cache.y,
             part(params, &layout.ln2_gamma)?,
@@ -351,19 +247,7 @@ impl EncoderBlock {
     ) -> Result<()> {
         let (layout, seq) = self.check(params, x)?;
         ensure_len(x.len(), out.len())?;
-        let [h1, q, k, v, att, y, h2, pre, act, stream] = carve(workspace, self.cache_lens(seq))?;
-        let mut cache = Cache {
-            h1,
-            q,
-            k,
-            v,
-            att,
-            y,
-            h2,
-            pre,
-            act,
-            stream,
-        };
+        let mut cache = self.carve_cache(seq, workspace)?;
         self.run_forward(dispatch, spec, &layout, params, x, seq, &mut cache, out)
     }
 
@@ -392,19 +276,7 @@ impl EncoderBlock {
         let (ld, lf) = (seq * d, seq.saturating_mul(f));
         let grad_len = ld.saturating_mul(6).saturating_add(lf);
         let [c, grads] = carve(workspace, [self.forward_workspace_len(seq), grad_len])?;
-        let [h1, q, k, v, att, y, h2, pre, act, stream] = carve(c, self.cache_lens(seq))?;
-        let mut cache = Cache {
-            h1,
-            q,
-            k,
-            v,
-            att,
-            y,
-            h2,
-            pre,
-            act,
-            stream,
-        };
+        let mut cache = self.carve_cache(seq, c)?;
         let [dy, ga, gb, gq, gk, gv, gf] = carve(grads, [ld, ld, ld, ld, ld, ld, lf])?;
         self.run_forward(dispatch, spec, &layout, params, x, seq, &mut cache, dy)?;
 
@@ -451,44 +323,23 @@ impl EncoderBlock {
             *g = a + b;
         }
 
-        // Attention: y = x + att·W_o, att = MHA(h₁W_q, h₁W_k, h₁W_v).
-        let g_y = mat(dy, seq, d)?;
-        mm(
+        // Attention: y = x + attention(h₁), with x's share of the gradient added at the end.
+        self.attention.backward_cached(
             dispatch,
-            mat(cache.att, seq, d)?.t()?,
-            g_y,
-            0.0,
-            part_mut(d_params, &layout.wo)?,
-        )?;
-        mm(
-            dispatch,
-            g_y,
-            mat(part(params, &layout.wo)?, d, d)?.t()?,
-            0.0,
-            ga,
-        )?;
-        multi_head_attention_backward(
             spec,
-            &self.heads(seq),
-            (cache.q, cache.k, cache.v),
-            ga,
-            gq,
-            gk,
-            gv,
+            part(params, &layout.attention)?,
+            (cache.h1, cache.h1),
+            &cache.attention,
+            dy,
+            GradScratch {
+                att: ga,
+                q: gq,
+                k: gk,
+                v: gv,
+            },
+            (gb, None),
+            part_mut(d_params, &layout.attention)?,
         )?;
-        let mut beta = 0.0;
-        for (w, g) in [(&layout.wq, &*gq), (&layout.wk, &*gk), (&layout.wv, &*gv)] {
-            let g = mat(g, seq, d)?;
-            mm(
-                dispatch,
-                mat(cache.h1, seq, d)?.t()?,
-                g,
-                0.0,
-                part_mut(d_params, w)?,
-            )?;
-            mm(dispatch, g, mat(part(params, w)?, d, d)?.t()?, beta, gb)?;
-            beta = 1.0;
-        }
         let (dg1, db1) = (layout.ln1_gamma.clone(), layout.ln1_beta.clone());
         let (d_gamma, d_beta) = two_parts(d_params, &dg1, &db1)?;
         layer_norm_backward(x, part(params, &dg1)?, gb, d_x, d_gamma, d_beta)?;

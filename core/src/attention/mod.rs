@@ -11,6 +11,8 @@
 //!   its workspace depends on d_v only, never on the sequence lengths.
 //! - [`backward`]: dQ, dK, dV, recomputing scores key by key instead of storing them.
 //! - [`heads`]: head split/merge over caller buffers and multi-head attention.
+//! - [`projected`]: multi-head attention with learned Q/K/V/O projections (self- or
+//!   cross-attention) as a layer with its own backward pass.
 //! - [`layer_norm`] and [`block`]: a pre-norm transformer encoder block with its backward
 //!   pass, trainable with any optimizer over a caller workspace.
 //!
@@ -50,9 +52,11 @@
 
 pub mod backward;
 pub mod block;
+mod buffers;
 pub mod heads;
 pub mod layer_norm;
 mod matrix;
+pub mod projected;
 pub mod reference;
 mod spec;
 pub mod streaming;
@@ -63,6 +67,7 @@ pub use heads::{
     head_view, head_view_mut, multi_head_attention, multi_head_attention_backward,
     multi_head_workspace_len, MultiHead,
 };
+pub use projected::{ProjectedAttention, Sources};
 pub use reference::{attention_reference, reference_workspace_len};
 pub use spec::AttentionSpec;
 pub use streaming::{attention, streaming_workspace_len, BLOCK_K, BLOCK_Q};

@@ -6,7 +6,7 @@
 mod attention_support;
 mod common;
 
-use attention_support::{problem, Problem};
+use attention_support::{problem, problem_in, Problem};
 use edgeml_core::attention::{
     attention, attention_reference, head_view, head_view_mut, multi_head_attention,
     multi_head_workspace_len, reference_workspace_len, streaming_workspace_len, AttentionSpec,
@@ -71,19 +71,23 @@ fn check_mixed<S: BulkConvert>(p: &Problem) -> Result<(), TestCaseError> {
         v: widen(&v),
         ..p.clone()
     };
-    let mut out = vec![f32::NAN; p.lq * p.dv];
-    let mut ws = vec![0.0; streaming_workspace_len(p.dv)];
-    attention(
-        Dispatch::PORTABLE,
-        &p.spec(),
-        TensorView::matrix(&q, p.lq, p.dk).unwrap(),
-        TensorView::matrix(&k, p.lk, p.dk).unwrap(),
-        TensorView::matrix(&v, p.lk, p.dv).unwrap(),
-        Problem::out_view(&mut out, p.lq, p.dv),
-        &mut ws,
-    )
-    .unwrap();
-    rounded.check(&out, core::any::type_name::<S>())
+    for dispatch in common::dispatches() {
+        let mut out = vec![f32::NAN; p.lq * p.dv];
+        let mut ws = vec![0.0; streaming_workspace_len(p.dv)];
+        attention(
+            dispatch,
+            &p.spec(),
+            TensorView::matrix(&q, p.lq, p.dk).unwrap(),
+            TensorView::matrix(&k, p.lk, p.dk).unwrap(),
+            TensorView::matrix(&v, p.lk, p.dv).unwrap(),
+            Problem::out_view(&mut out, p.lq, p.dv),
+            &mut ws,
+        )
+        .unwrap();
+        let label = format!("{} {}", core::any::type_name::<S>(), dispatch.isa().name());
+        rounded.check(&out, &label)?;
+    }
+    Ok(())
 }
 
 proptest! {
@@ -220,6 +224,14 @@ proptest! {
     #[test]
     fn long_sequences_cross_block_edges(p in problem(300, 24)) {
         check_streaming_and_reference(&p)?;
+    }
+
+    /// Widths around the fused AVX-512 register panels (64 columns) and query counts past
+    /// their 4-row groups, so the panels and their edges run for Q·Kᵀ and for P·V.
+    #[test]
+    fn wide_heads_cross_panel_edges(p in problem_in(1..=150, 60..=130)) {
+        check_streaming_and_reference(&p)?;
+        check_mixed::<f16>(&p)?;
     }
 }
 

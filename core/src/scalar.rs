@@ -96,6 +96,11 @@ pub trait BulkConvert: Scalar {
         let _ = dispatch;
         Self::narrow_slice(src, dst);
     }
+    /// `src` itself when `Self` is f32 (so kernels can read it without widening), else `None`.
+    fn as_f32_slice(src: &[Self]) -> Option<&[f32]> {
+        let _ = src;
+        None
+    }
 }
 
 impl BulkConvert for f32 {
@@ -104,6 +109,9 @@ impl BulkConvert for f32 {
     }
     fn narrow_slice(src: &[f32], dst: &mut [Self]) {
         dst.copy_from_slice(src);
+    }
+    fn as_f32_slice(src: &[Self]) -> Option<&[f32]> {
+        Some(src)
     }
 }
 

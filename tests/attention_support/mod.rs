@@ -23,11 +23,19 @@ pub struct Problem {
 /// Sequence lengths in `1..=max_len` (1, odd and block-edge sizes included), widths in
 /// `1..=max_dim`, entries in [-2, 2], masks on or off, some keys invalid.
 pub fn problem(max_len: usize, max_dim: usize) -> impl Strategy<Value = Problem> {
+    problem_in(1..=max_len, 1..=max_dim)
+}
+
+/// As [`problem`], with lengths and widths drawn from the given ranges.
+pub fn problem_in(
+    lens: std::ops::RangeInclusive<usize>,
+    dims: std::ops::RangeInclusive<usize>,
+) -> impl Strategy<Value = Problem> {
     (
-        1..=max_len,
-        1..=max_len,
-        1..=max_dim,
-        1..=max_dim,
+        lens.clone(),
+        lens,
+        dims.clone(),
+        dims,
         any::<bool>(),
         any::<bool>(),
     )

@@ -136,8 +136,8 @@ fn query_block<S: BulkConvert>(
             let fused = fused_isa(dispatch) && q.cols * width <= blocks.values.len();
             if fused {
                 let kt = prefix(blocks.values, q.cols * width)?;
-                transpose_rows(k, key, width, kt);
-                products(q, first, dims.scale, kt, width, scores);
+                transpose_rows(k, key, width, dims.scale, kt);
+                products(q, first, kt, width, scores);
             } else {
                 gemm_mixed(
                     dispatch,
@@ -193,8 +193,14 @@ fn fused_isa(dispatch: Dispatch) -> bool {
     };
 }
 
-/// kt (d_k×width, row-major) ← rows `key..key + width` of `k`, transposed.
-fn transpose_rows<S: BulkConvert>(k: &Mat<'_, S>, key: usize, width: usize, kt: &mut [f32]) {
+/// kt (d_k×width, row-major) ← `scale` × rows `key..key + width` of `k`, transposed.
+fn transpose_rows<S: BulkConvert>(
+    k: &Mat<'_, S>,
+    key: usize,
+    width: usize,
+    scale: f32,
+    kt: &mut [f32],
+) {
     let dk = kt.len() / width.max(1);
     let mut j = 0;
     while j < width {
@@ -202,7 +208,7 @@ fn transpose_rows<S: BulkConvert>(k: &Mat<'_, S>, key: usize, width: usize, kt: 
         for c in 0..dk {
             if let Some(dst) = kt.get_mut(c * width + j..c * width + j + n) {
                 for (i, value) in dst.iter_mut().enumerate() {
-                    *value = k.at(key + j + i, c);
+                    *value = scale * k.at(key + j + i, c);
                 }
             }
         }
@@ -229,48 +235,71 @@ fn widen<S: BulkConvert>(dispatch: Dispatch, v: &Mat<'_, S>, first: usize, dst: 
     }
 }
 
-/// scores (count×width) ← scale·Q_rows·Kᵀ for query rows `first..` and kt = Kᵀ (d_k×width).
+/// scores (count×width) ← Q_rows·kt for query rows `first..` and kt = scale·Kᵀ (d_k×width).
+/// f32 query rows are read in place; other storage is widened element by element.
 fn products<S: BulkConvert>(
     q: &Mat<'_, S>,
     first: usize,
-    scale: f32,
     kt: &[f32],
     width: usize,
     scores: &mut [f32],
 ) {
-    let weight = |r: usize, c: usize| scale * q.at(first + r, c);
-    product_rows(&weight, q.cols, kt, width, scores, false);
+    let weight = |r: usize, c: usize| q.at(first + r, c);
+    let row = |r: usize| q.row_slice(first + r).and_then(S::as_f32_slice);
+    product_rows((&weight, &row), q.cols, kt, width, scores, false);
 }
 
 /// acc (count×d_v) += P·V for probabilities P (count×width) and values V (width×d_v).
 fn accumulate(p: &[f32], width: usize, v: &[f32], dv: usize, acc: &mut [f32]) {
     let weight = |r: usize, j: usize| p.get(r * width + j).copied().unwrap_or(0.0);
-    product_rows(&weight, width, v, dv, acc, true);
+    let row = |r: usize| p.get(r * width..(r + 1) * width);
+    product_rows((&weight, &row), width, v, dv, acc, true);
 }
 
 /// c (rows×n) ← (c if `add`) + A·B with A(r, t) = `a(r, t)` (rows×steps) and B row-major
 /// (steps×n): blocks of [`PANEL_ROWS`]×[`PANEL`] through the AVX-512 panel, the edges in
-/// scalar code.
-fn product_rows(
-    a: &impl Fn(usize, usize) -> f32,
+/// scalar code. Where `a_row(r)` gives row r of A as a contiguous f32 slice, the panel reads
+/// it in place instead of calling `a`.
+fn product_rows<'a>(
+    (a, a_row): (
+        &impl Fn(usize, usize) -> f32,
+        &impl Fn(usize) -> Option<&'a [f32]>,
+    ),
     steps: usize,
     b: &[f32],
     n: usize,
     c: &mut [f32],
     add: bool,
 ) {
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = a_row;
     let n = n.max(1);
     let full_cols = n - n % PANEL;
     for (group, rows) in c.chunks_mut(PANEL_ROWS * n).enumerate() {
         let base = group * PANEL_ROWS;
         let row_at = |r: usize, t: usize| a(base + r, t);
         if rows.len() == PANEL_ROWS * n {
+            #[cfg(target_arch = "x86_64")]
+            let slices: [Option<&[f32]>; PANEL_ROWS] =
+                core::array::from_fn(|r| a_row(base + r).filter(|row| row.len() >= steps));
             let mut col = 0;
             while col < full_cols {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: product_rows runs only for an AVX-512 Dispatch (see `fused_isa`).
                 unsafe {
-                    panel_avx512(&row_at, steps, b, n, col, rows, add);
+                    if let [Some(r0), Some(r1), Some(r2), Some(r3)] = slices {
+                        let in_place = [r0, r1, r2, r3];
+                        let at = |r: usize, t: usize| {
+                            in_place
+                                .get(r)
+                                .and_then(|row| row.get(t))
+                                .copied()
+                                .unwrap_or(0.0)
+                        };
+                        panel_avx512(&at, steps, b, n, col, rows, add);
+                    } else {
+                        panel_avx512(&row_at, steps, b, n, col, rows, add);
+                    }
                 }
                 #[cfg(not(target_arch = "x86_64"))]
                 scalar_block(&row_at, steps, b, n, col..col + PANEL, rows, add);

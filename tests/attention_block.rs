@@ -78,19 +78,6 @@ fn layer_norm64(x: &[f64], gamma: &[f64], beta: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// a (n×k) · b (k×m), row-major.
-fn matmul64(a: &[f64], b: &[f64], n: usize, k: usize, m: usize) -> Vec<f64> {
-    let mut c = vec![0.0; n * m];
-    for i in 0..n {
-        for p in 0..k {
-            for j in 0..m {
-                c[i * m + j] += a[i * k + p] * b[p * m + j];
-            }
-        }
-    }
-    c
-}
-
 /// The block in f64, written from its documentation: parameters in the documented order.
 fn block64(s: &Sizes, params: &[f64], x: &[f64]) -> Vec<f64> {
     let (l, d, f) = (s.seq, s.d, s.ff);
@@ -106,46 +93,23 @@ fn block64(s: &Sizes, params: &[f64], x: &[f64]) -> Vec<f64> {
     let (w1, b1, w2, b2) = (take(d * f), take(f), take(f * d), take(d));
     let h1 = layer_norm64(x, &g1, &b1n);
     let (q, k, v) = (
-        matmul64(&h1, &wq, l, d, d),
-        matmul64(&h1, &wk, l, d, d),
-        matmul64(&h1, &wv, l, d, d),
+        common::matmul64(&h1, &wq, l, d, d),
+        common::matmul64(&h1, &wk, l, d, d),
+        common::matmul64(&h1, &wv, l, d, d),
     );
-    let hd = d / s.heads;
-    let mut att = vec![0.0; l * d];
-    for h in 0..s.heads {
-        for i in 0..l {
-            let visible: Vec<usize> = (0..l).filter(|&j| !s.causal || j <= i).collect();
-            let scores: Vec<f64> = visible
-                .iter()
-                .map(|&j| {
-                    (0..hd)
-                        .map(|c| q[i * d + h * hd + c] * k[j * d + h * hd + c])
-                        .sum::<f64>()
-                        / (hd as f64).sqrt()
-                })
-                .collect();
-            let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            let exps: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
-            let sum: f64 = exps.iter().sum();
-            for c in 0..hd {
-                att[i * d + h * hd + c] = visible
-                    .iter()
-                    .zip(&exps)
-                    .map(|(&j, e)| e / sum * v[j * d + h * hd + c])
-                    .sum();
-            }
-        }
-    }
-    let a = matmul64(&att, &wo, l, d, d);
+    let att = common::multi_head64((&q, &k, &v), (l, l, s.heads, d / s.heads), |i, j| {
+        !s.causal || j <= i
+    });
+    let a = common::matmul64(&att, &wo, l, d, d);
     let y: Vec<f64> = x.iter().zip(&a).map(|(x, a)| x + a).collect();
     let h2 = layer_norm64(&y, &g2, &b2n);
-    let pre = matmul64(&h2, &w1, l, d, f);
+    let pre = common::matmul64(&h2, &w1, l, d, f);
     let act: Vec<f64> = pre
         .iter()
         .enumerate()
         .map(|(e, p)| s.act64(p + b1[e % f]))
         .collect();
-    let m = matmul64(&act, &w2, l, f, d);
+    let m = common::matmul64(&act, &w2, l, f, d);
     y.iter()
         .zip(&m)
         .enumerate()

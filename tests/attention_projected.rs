@@ -118,50 +118,15 @@ impl Case {
         let inner = self.heads * hd;
         let w = |n: usize| &params[n * d * inner..(n + 1) * d * inner];
         let (q, k, v) = (
-            matmul64(xq, w(0), self.lq, d, inner),
-            matmul64(xkv, w(1), self.lk, d, inner),
-            matmul64(xkv, w(2), self.lk, d, inner),
+            common::matmul64(xq, w(0), self.lq, d, inner),
+            common::matmul64(xkv, w(1), self.lk, d, inner),
+            common::matmul64(xkv, w(2), self.lk, d, inner),
         );
-        let mut att = vec![0.0; self.lq * inner];
-        for h in 0..self.heads {
-            for i in 0..self.lq {
-                let seen: Vec<usize> = (0..self.lk).filter(|&j| self.allows(i, j)).collect();
-                let scores: Vec<f64> = seen
-                    .iter()
-                    .map(|&j| {
-                        (0..hd)
-                            .map(|c| q[i * inner + h * hd + c] * k[j * inner + h * hd + c])
-                            .sum::<f64>()
-                            / (hd as f64).sqrt()
-                    })
-                    .collect();
-                let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                let exps: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
-                let sum: f64 = exps.iter().sum();
-                for c in 0..hd {
-                    att[i * inner + h * hd + c] = seen
-                        .iter()
-                        .zip(&exps)
-                        .map(|(&j, e)| e / sum * v[j * inner + h * hd + c])
-                        .sum();
-                }
-            }
-        }
-        matmul64(&att, w(3), self.lq, inner, d)
+        let att = common::multi_head64((&q, &k, &v), (self.lq, self.lk, self.heads, hd), |i, j| {
+            self.allows(i, j)
+        });
+        common::matmul64(&att, w(3), self.lq, inner, d)
     }
-}
-
-/// a (n×k) · b (k×m), row-major.
-fn matmul64(a: &[f64], b: &[f64], n: usize, k: usize, m: usize) -> Vec<f64> {
-    let mut c = vec![0.0; n * m];
-    for i in 0..n {
-        for p in 0..k {
-            for j in 0..m {
-                c[i * m + j] += a[i * k + p] * b[p * m + j];
-            }
-        }
-    }
-    c
 }
 
 fn widen(x: &[f32]) -> Vec<f64> {

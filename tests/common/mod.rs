@@ -65,3 +65,53 @@ pub fn erf64(x: f64) -> f64 {
     };
     value.copysign(x)
 }
+
+/// a (n×k) · b (k×m) in f64, row-major.
+pub fn matmul64(a: &[f64], b: &[f64], n: usize, k: usize, m: usize) -> Vec<f64> {
+    let mut c = vec![0.0; n * m];
+    for i in 0..n {
+        for p in 0..k {
+            for j in 0..m {
+                c[i * m + j] += a[i * k + p] * b[p * m + j];
+            }
+        }
+    }
+    c
+}
+
+/// Multi-head attention in f64, written from its definition: q (lq×heads·hd), k and v
+/// (lk×heads·hd), row-major, head h in columns h·hd..(h+1)·hd, scale 1/√hd; query i sees key
+/// j where `allows(i, j)`, and a query that sees no key gets zeros.
+pub fn multi_head64(
+    (q, k, v): (&[f64], &[f64], &[f64]),
+    (lq, lk, heads, hd): (usize, usize, usize, usize),
+    allows: impl Fn(usize, usize) -> bool,
+) -> Vec<f64> {
+    let inner = heads * hd;
+    let mut att = vec![0.0; lq * inner];
+    for h in 0..heads {
+        for i in 0..lq {
+            let seen: Vec<usize> = (0..lk).filter(|&j| allows(i, j)).collect();
+            let scores: Vec<f64> = seen
+                .iter()
+                .map(|&j| {
+                    (0..hd)
+                        .map(|c| q[i * inner + h * hd + c] * k[j * inner + h * hd + c])
+                        .sum::<f64>()
+                        / (hd as f64).sqrt()
+                })
+                .collect();
+            let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let exps: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+            let sum: f64 = exps.iter().sum();
+            for c in 0..hd {
+                att[i * inner + h * hd + c] = seen
+                    .iter()
+                    .zip(&exps)
+                    .map(|(&j, e)| e / sum * v[j * inner + h * hd + c])
+                    .sum();
+            }
+        }
+    }
+    att
+}

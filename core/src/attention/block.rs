@@ -7,7 +7,7 @@
 
 use core::ops::Range;
 
-use super::buffers::{carve, mat, mm, part, part_mut, total, Cursor};
+use super::buffers::{carve, linear_backward, mat, mm, part, part_mut, total, Cursor};
 use super::layer_norm::{layer_norm, layer_norm_backward};
 use super::projected::{Cache as AttentionCache, GradScratch, ProjectedAttention};
 use super::spec::AttentionSpec;
@@ -282,38 +282,24 @@ impl EncoderBlock {
 
         // MLP: out = y + act·W₂ + b₂, act = f(pre), pre = h₂·W₁ + b₁.
         column_sums(d_out, part_mut(d_params, &layout.b2)?);
-        let g_out = mat(d_out, seq, d)?;
-        mm(
+        linear_backward(
             dispatch,
-            mat(cache.act, seq, f)?.t()?,
-            g_out,
-            0.0,
+            (cache.act, part(params, &layout.w2)?),
+            (seq, f, d),
+            d_out,
             part_mut(d_params, &layout.w2)?,
-        )?;
-        mm(
-            dispatch,
-            g_out,
-            mat(part(params, &layout.w2)?, f, d)?.t()?,
-            0.0,
             gf,
         )?;
         for (g, &p) in gf.iter_mut().zip(cache.pre.iter()) {
             *g *= self.activation.derivative(p);
         }
         column_sums(gf, part_mut(d_params, &layout.b1)?);
-        let g_pre = mat(gf, seq, f)?;
-        mm(
+        linear_backward(
             dispatch,
-            mat(cache.h2, seq, d)?.t()?,
-            g_pre,
-            0.0,
+            (cache.h2, part(params, &layout.w1)?),
+            (seq, d, f),
+            gf,
             part_mut(d_params, &layout.w1)?,
-        )?;
-        mm(
-            dispatch,
-            g_pre,
-            mat(part(params, &layout.w1)?, d, f)?.t()?,
-            0.0,
             ga,
         )?;
         let (dg2, db2) = (layout.ln2_gamma.clone(), layout.ln2_beta.clone());

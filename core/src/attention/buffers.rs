@@ -84,3 +84,18 @@ pub(super) fn mm(
         TensorViewMut::matrix(c, rows, cols)?,
     )
 }
+
+/// Backward of y = x·W for x (rows×k) and W (k×n) given g = ∂loss/∂y (rows×n):
+/// d_w (k×n) ← xᵀ·g and d_x (rows×k) ← g·Wᵀ.
+pub(super) fn linear_backward(
+    dispatch: Dispatch,
+    (x, w): (&[f32], &[f32]),
+    (rows, k, n): (usize, usize, usize),
+    g: &[f32],
+    d_w: &mut [f32],
+    d_x: &mut [f32],
+) -> Result<()> {
+    let g = mat(g, rows, n)?;
+    mm(dispatch, mat(x, rows, k)?.t()?, g, 0.0, d_w)?;
+    mm(dispatch, g, mat(w, k, n)?.t()?, 0.0, d_x)
+}

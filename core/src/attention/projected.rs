@@ -8,7 +8,7 @@
 
 use core::ops::Range;
 
-use super::buffers::{carve, mat, mm, part, part_mut, total, Cursor};
+use super::buffers::{carve, linear_backward, mat, mm, part, part_mut, total, Cursor};
 use super::heads::{multi_head_attention, multi_head_attention_backward, MultiHead};
 use super::spec::AttentionSpec;
 use super::streaming::streaming_workspace_len;
@@ -291,19 +291,12 @@ impl ProjectedAttention {
         let r = self.ranges()?;
         let (d, inner) = (self.d_model, self.inner_width());
         let (seq_q, seq_k) = (self.rows(x_q)?, self.rows(x_kv)?);
-        let g_out = mat(d_out, seq_q, d)?;
-        mm(
+        linear_backward(
             dispatch,
-            mat(cache.att, seq_q, inner)?.t()?,
-            g_out,
-            0.0,
+            (&*cache.att, part(params, &r.wo)?),
+            (seq_q, inner, d),
+            d_out,
             part_mut(d_params, &r.wo)?,
-        )?;
-        mm(
-            dispatch,
-            g_out,
-            mat(part(params, &r.wo)?, inner, d)?.t()?,
-            0.0,
             g.att,
         )?;
         multi_head_attention_backward(

@@ -1,22 +1,25 @@
-//! The byte format: models round-trip to identical arrays and predictions, and every
-//! truncation, extension and single-byte corruption is rejected as `Corrupt`.
+//! The byte format: models (trained with missing values, so default-left flags are set)
+//! round-trip to identical arrays and predictions, every truncation, extension and
+//! single-byte corruption is rejected as `Corrupt`, and version-1 bytes load only without
+//! flags.
 
 mod tree_support;
 
 use edgeml_core::rng::Rng;
-use edgeml_core::tree::serial::{crc32, header, load, save, serialized_len};
+use edgeml_core::tree::serial::{crc32, header, load, save, serialized_len, VERSION_NO_FLAGS};
 use edgeml_core::tree::{BoostParams, ForestParams, ForestTask, Impurity, Loss, Node, TreeParams};
 use edgeml_core::Error;
 use proptest::prelude::*;
-use tree_support::{boost, forest, uniform_matrix, Binned, Owned};
+use tree_support::{boost, forest, uniform_matrix, with_missing, Binned, Owned};
 
 fn trained(kind: u8, seed: u64) -> (Owned, usize) {
     let (n, d) = (120, 3);
     let mut rng = Rng::new(seed);
-    let x = uniform_matrix(&mut rng, n, d);
+    let mut x = uniform_matrix(&mut rng, n, d);
+    with_missing(&mut rng, &mut x, 0.2);
     let classes: Vec<u32> = x
         .chunks(d)
-        .map(|r| u32::from(r[0] > 0.0) + u32::from(r[1] > 0.3))
+        .map(|r| u32::from(r[0] > 0.0) + u32::from(r[1] > 0.3 || r[1].is_nan()))
         .collect();
     let y: Vec<f32> = classes.iter().map(|&c| c as f32).collect();
     let binned = Binned::new(&x, n, d, 32).unwrap();
@@ -114,7 +117,9 @@ proptest! {
             prop_assert_eq!((a.feature, a.value.to_bits(), a.left), (b.feature, b.value.to_bits(), b.left));
         }
         let mut rng = Rng::new(seed ^ 1);
-        for q in uniform_matrix(&mut rng, 100, d).chunks(d) {
+        let mut queries = uniform_matrix(&mut rng, 100, d);
+        with_missing(&mut rng, &mut queries, 0.2);
+        for q in queries.chunks(d) {
             let (p, r) = (model.model().predict(q).unwrap(), back.model().predict(q).unwrap());
             prop_assert_eq!(p.to_bits(), r.to_bits());
         }
@@ -196,4 +201,32 @@ fn header_sizes_buffers_and_short_buffers_are_errors() {
         save(&model.model(), &mut short),
         Err(Error::BufferTooSmall { .. })
     ));
+}
+
+/// `bytes` relabelled as version 1, with the checksum fixed.
+fn as_version_1(bytes: &[u8]) -> Vec<u8> {
+    let mut old = bytes.to_vec();
+    old[4..6].copy_from_slice(&VERSION_NO_FLAGS.to_le_bytes());
+    let body = old.len() - 4;
+    let crc = crc32(&old[..body]);
+    old[body..].copy_from_slice(&crc.to_le_bytes());
+    old
+}
+
+#[test]
+fn version_1_bytes_load_only_without_default_left_flags() {
+    let flagged = (0..40u64)
+        .map(|seed| trained(0, seed).0)
+        .find(|m| m.nodes.iter().any(|n| n.default_left()))
+        .expect("some model learns a default-left split");
+    assert!(matches!(
+        reload(&as_version_1(&bytes_of(&flagged))),
+        Err(Error::Corrupt { .. })
+    ));
+    let mut plain = flagged.clone();
+    for node in &mut plain.nodes {
+        node.left = node.left_child();
+    }
+    let back = reload(&as_version_1(&bytes_of(&plain))).unwrap();
+    assert_eq!(back.nodes, plain.nodes);
 }

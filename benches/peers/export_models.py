@@ -4,7 +4,9 @@ Writes host/tests/fixtures/import/: each model file; the fixed inputs (64 Califo
 rows as exact float32 values in `california.inputs.json`, 64 Fashion-MNIST rows as pixels in
 `fashion.pixels.json`, x = pixel / 255 in float32); and the original library's outputs on them
 (`<name>.expected.json`: `inputs` file, `margins` = raw scores per row, `predictions` = value,
-P(class 1) or class), so `cargo test -p edgeml-host --test import` needs no Python. Also writes
+P(class 1) or class), so `cargo test -p edgeml-host --test import` needs no Python; the same for
+input rows with NaN entries (`export_missing`: `*_missing.*` inputs and cases, and the
+`*_nan_regression` models trained with NaN). Also writes
 a 500-tree LightGBM model to target/import/lgb_500.txt for the import-time measurement.
 
 Data: California Housing (cal_housing.data) and Fashion-MNIST (IDX files), found through
@@ -178,6 +180,7 @@ def main():
         print(name, file, (OUT / file).stat().st_size, "bytes")
 
     export_mlp(xf, yf, fpick)
+    export_missing()
 
     # 500 trees of 31 leaves for the import-time measurement (1.4 MB, not committed).
     big = ROOT / "target" / "import" / "lgb_500.txt"
@@ -185,6 +188,72 @@ def main():
     m = lgb.train(dict(common, objective="regression", num_leaves=31), lgb.Dataset(xc, yc), 500)
     m.save_model(str(big))
     print(big, big.stat().st_size, "bytes")
+
+
+def with_nan(x, rate, seed):
+    """A copy of `x` with each entry replaced by NaN with probability `rate`."""
+    x = x.copy()
+    x[np.random.default_rng(seed).random(x.shape) < rate] = np.nan
+    return x
+
+
+def rows_json(rows):
+    """Rows as JSON lists, NaN written as null (missing)."""
+    return json.dumps([[None if np.isnan(v) else float(v) for v in r] for r in rows])
+
+
+def export_missing():
+    """Missing-value fixtures: California rows and Fashion-MNIST pixels with about a quarter of
+    the entries NaN (`null` in `california_missing.inputs.json` / `fashion_missing.pixels.json`),
+    the originals' outputs on them for the committed models trained without NaN (LightGBM
+    missing type None: NaN counts as 0; XGBoost: each node's default_left), and small models
+    trained on data with 20% NaN (LightGBM missing type NaN with learned default directions;
+    XGBoost default_left learned)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    xc, yc = california()
+    pick = np.random.default_rng(7).choice(len(xc), N_ROWS, replace=False)
+    xf, yf = fashion(3000)
+    fpick = np.arange(2000, 2000 + N_ROWS)
+    cal = with_nan(xc[pick], 0.25, 11)
+    fas = with_nan(xf[fpick], 0.25, 12)
+    (OUT / "california_missing.inputs.json").write_text(rows_json(cal))
+    (OUT / "fashion_missing.pixels.json").write_text(
+        json.dumps([[None if np.isnan(v) else int(round(float(v) * 255)) for v in r] for r in fas]))
+
+    def lgb_case(name, m, rows, inputs, file):
+        margins = np.asarray(m.predict(rows, raw_score=True)).reshape(len(rows), -1)
+        probs = np.asarray(m.predict(rows))
+        preds = probs.argmax(axis=1) if probs.ndim == 2 else probs
+        write_case(name, file, inputs, margins, preds)
+
+    def xgb_case(name, m, rows, inputs, file):
+        d = xgb.DMatrix(rows)
+        margins = np.asarray(m.predict(d, output_margin=True)).reshape(len(rows), -1)
+        probs = np.asarray(m.predict(d))
+        preds = probs.argmax(axis=1) if probs.ndim == 2 else probs
+        write_case(name, file, inputs, margins, preds)
+
+    for name, inputs, rows in [("binary", "california_missing.inputs.json", cal),
+                               ("multiclass", "fashion_missing.pixels.json", fas)]:
+        lgb_case(f"lgb_{name}_missing", lgb.Booster(model_file=str(OUT / f"lgb_{name}.txt")),
+                 rows, inputs, f"lgb_{name}.txt")
+        m = xgb.Booster()
+        m.load_model(str(OUT / f"xgb_{name}.json"))
+        xgb_case(f"xgb_{name}_missing", m, rows, inputs, f"xgb_{name}.json")
+
+    xn = with_nan(xc, 0.2, 13)
+    m = lgb.train(dict(verbose=-1, num_leaves=15, learning_rate=0.1, seed=1, deterministic=True,
+                       objective="regression"), lgb.Dataset(xn, yc), 20)
+    m.save_model(str(OUT / "lgb_nan_regression.txt"))
+    lgb_case("lgb_nan_regression", m, cal, "california_missing.inputs.json",
+             "lgb_nan_regression.txt")
+    m = xgb.train(dict(max_depth=4, eta=0.2, seed=1, nthread=2, tree_method="hist",
+                       objective="reg:squarederror"), xgb.DMatrix(xn, yc), 20)
+    m.save_model(str(OUT / "xgb_nan_regression.json"))
+    xgb_case("xgb_nan_regression", m, cal, "california_missing.inputs.json",
+             "xgb_nan_regression.json")
+    for f in ["lgb_nan_regression.txt", "xgb_nan_regression.json"]:
+        print(f, (OUT / f).stat().st_size, "bytes")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ fn read_json(name: &str) -> Value {
 }
 
 /// Fixture input rows as `f32`: California rows are exact `f32` values; Fashion-MNIST rows
-/// are pixels, `x = p / 255` in `f32` as the exporter computes them.
+/// are pixels, `x = p / 255` in `f32` as the exporter computes them; `null` is a missing
+/// value (NaN).
 fn inputs(name: &str) -> Vec<Vec<f32>> {
     let pixels = name.contains("pixels");
     read_json(name)
@@ -30,6 +31,9 @@ fn inputs(name: &str) -> Vec<Vec<f32>> {
                 .expect("row")
                 .iter()
                 .map(|v| {
+                    if v.is_null() {
+                        return f32::NAN;
+                    }
                     let v = v.as_f64().expect("number");
                     if pixels {
                         v as f32 / 255.0
@@ -131,6 +135,22 @@ fn xgboost_binary_matches() {
 #[test]
 fn xgboost_multiclass_matches() {
     check_case("xgb_multiclass", ModelKind::Multiclass);
+}
+
+#[test]
+fn lightgbm_missing_values_route_like_lightgbm() {
+    // Missing type none (NaN counts as 0) in the models trained without NaN, missing type NaN
+    // with learned default directions in the one trained with 20% NaN.
+    check_case("lgb_binary_missing", ModelKind::Binary);
+    check_case("lgb_multiclass_missing", ModelKind::Multiclass);
+    check_case("lgb_nan_regression", ModelKind::Regression);
+}
+
+#[test]
+fn xgboost_missing_values_follow_default_left() {
+    check_case("xgb_binary_missing", ModelKind::Binary);
+    check_case("xgb_multiclass_missing", ModelKind::Multiclass);
+    check_case("xgb_nan_regression", ModelKind::Regression);
 }
 
 #[test]
@@ -333,6 +353,68 @@ fn lightgbm_handwritten_stump_routes_like_lightgbm() {
     let model = m.model().expect("model");
     assert_eq!(model.predict(&[9.0, 0.25]).expect("p"), -1.0);
     assert_eq!(model.predict(&[9.0, 0.25f32.next_up()]).expect("p"), 3.0);
+}
+
+/// A LightGBM stump on feature 1 at `threshold` with `decision_type`: leaves -1 (left), 3.
+fn lgb_stump(threshold: &str, decision_type: u8) -> Result<ImportedTrees, ImportError> {
+    let text = format!("tree\nversion=v4\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=1\nobjective=regression\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=1\nthreshold={threshold}\ndecision_type={decision_type}\nleft_child=-1\nright_child=-2\nleaf_value=-1 3\nshrinkage=1\n\n\nend of trees\n");
+    import::lightgbm::parse(Path::new("stump.txt"), &text)
+}
+
+/// LightGBM's missing-value rules, applied by hand (`decision_type` bit 1 default-left, bits
+/// 2–3 missing type): none routes NaN as 0, NaN and zero send NaN to the default side.
+#[test]
+fn lightgbm_missing_types_route_nan_like_lightgbm() {
+    let nan = [9.0, f32::NAN];
+    // (threshold, decision_type, where NaN goes: -1 left, 3 right)
+    for (t, d, want) in [
+        ("0.25", 0u8, -1.0f32), // none: 0 <= 0.25
+        ("-0.5", 2, 3.0),       // none: 0 > -0.5, default-left bit ignored
+        ("0.25", 8, 3.0),       // NaN, default right
+        ("-0.5", 10, -1.0),     // NaN, default left
+        ("0.25", 6, -1.0),      // zero, default left, zeros go left anyway
+        ("-0.5", 4, 3.0),       // zero, default right, zeros go right anyway
+    ] {
+        let m = lgb_stump(t, d).expect("import");
+        let model = m.model().expect("model");
+        assert_eq!(
+            model.predict(&nan).expect("p"),
+            want,
+            "t {t} decision_type {d}"
+        );
+        assert_eq!(
+            model.predict(&[9.0, 0.0]).expect("p"),
+            if t == "0.25" { -1.0 } else { 3.0 }
+        );
+    }
+    // Zero-as-missing that sends zeros against the threshold cannot be represented.
+    let e = lgb_stump("-0.5", 6).expect_err("must be rejected");
+    assert_names(
+        &e,
+        "stump.txt",
+        "line 14 (`decision_type`)",
+        "zero-as-missing",
+    );
+    let e = lgb_stump("0.25", 14).expect_err("must be rejected");
+    assert_names(
+        &e,
+        "stump.txt",
+        "line 14 (`decision_type`)",
+        "missing type 3",
+    );
+}
+
+#[test]
+fn xgboost_bad_default_left_names_the_key() {
+    let mut v = xgb_fixture();
+    v["learner"]["gradient_booster"]["model"]["trees"][3]["default_left"][0] = 2.into();
+    let e = xgb_err(&v.to_string());
+    assert_names(
+        &e,
+        "bad.json",
+        "learner.gradient_booster.model.trees[3].default_left",
+        "expected 0 or 1",
+    );
 }
 
 /// The PyTorch MLP (safetensors, activations from its metadata) reloaded from the core's

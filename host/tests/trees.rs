@@ -132,5 +132,50 @@ fn quick_run_is_consistent_and_beats_baselines() {
     }
     let fashion = &f["fashion"];
     assert!(num(fashion, "test_accuracy") > 0.5, "{fashion}");
+
+    // Growth orders on complete data learn no missing directions; with NaN in the features
+    // the splits learn both directions, and every variant still beats the mean baseline.
+    let growth = f["california_growth"].as_array().unwrap();
+    let missing = f["california_missing"].as_array().unwrap();
+    assert_eq!((growth.len(), missing.len()), (3, 2));
+    assert_eq!(
+        num(&growth[0], "test_rmse"),
+        boosted,
+        "leaf-wise is the regression's model"
+    );
+    for v in growth {
+        assert_eq!(num(v, "default_left_share"), 0.0, "{v}");
+    }
+    for v in missing {
+        let share = num(v, "default_left_share");
+        assert!(share > 0.0 && share < 1.0, "{v}");
+    }
+    for v in growth.iter().chain(missing) {
+        if let Some((rmse, _)) = baseline {
+            assert!(num(v, "test_rmse") < rmse, "{v} vs mean baseline {rmse}");
+        }
+    }
+
+    // The cascade: the stages' rejections and the passes partition the test events, and the
+    // first stage's purified sample is purer than its background's share of the test set.
+    let cascade = &f["cascade"];
+    let stages = cascade["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 4);
+    let efficiency = num(cascade, "signal_efficiency");
+    assert!(efficiency > 0.0 && efficiency <= 1.0, "{cascade}");
+    let rejected: f64 = stages.iter().map(|s| num(s, "rejected")).sum();
+    assert!(rejected <= num(cascade, "test_rows"));
+    let split = datasets::load_fashion_mnist_or_synthetic(&ctx.data, 1, 1000, 42).unwrap();
+    if let (Targets::Classes(labels), false) = (&split.test.targets, split.test.synthetic) {
+        // The quick run's test events are the first 1000 test images.
+        let first = &labels[..labels.len().min(1000)];
+        let group = [1u8, 3, 5, 7, 8, 9];
+        let share = first.iter().filter(|l| group.contains(l)).count() as f64 / first.len() as f64;
+        assert!(
+            num(&stages[0], "purity") > share,
+            "{} vs share {share}",
+            stages[0]
+        );
+    }
     std::fs::remove_dir_all(&out).ok();
 }

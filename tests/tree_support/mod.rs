@@ -237,15 +237,47 @@ pub fn boost_validated(
     Ok(owned)
 }
 
-/// Recursive reference walk of a flat tree (independent of the core's loop).
+/// Bit 31 of `Node::left`: missing values go left (the format's documented layout).
+const FLAG: u32 = 1 << 31;
+
+/// Recursive reference walk of a flat tree (independent of the core's loop): NaN follows the
+/// node's default-left bit, anything else compares with `<=`.
 pub fn walk(nodes: &[Node], i: usize, x: &[f32]) -> f32 {
     let node = nodes[i];
     if node.feature == u32::MAX {
-        node.value
-    } else if x[node.feature as usize] <= node.value {
-        walk(nodes, node.left as usize, x)
+        return node.value;
+    }
+    let v = x[node.feature as usize];
+    let left = if v.is_nan() {
+        node.left & FLAG != 0
     } else {
-        walk(nodes, node.left as usize + 1, x)
+        v <= node.value
+    };
+    let child = (node.left & !FLAG) as usize;
+    walk(nodes, if left { child } else { child + 1 }, x)
+}
+
+/// Depth of every node of a flat tree (root 0), by a recursive descent.
+pub fn depths(nodes: &[Node]) -> Vec<usize> {
+    fn visit(nodes: &[Node], i: usize, depth: usize, out: &mut [usize]) {
+        out[i] = depth;
+        if nodes[i].feature != u32::MAX {
+            let child = (nodes[i].left & !FLAG) as usize;
+            visit(nodes, child, depth + 1, out);
+            visit(nodes, child + 1, depth + 1, out);
+        }
+    }
+    let mut out = vec![0; nodes.len()];
+    visit(nodes, 0, 0, &mut out);
+    out
+}
+
+/// Replaces each entry of `x` by NaN with probability `p`.
+pub fn with_missing(rng: &mut Rng, x: &mut [f32], p: f32) {
+    for v in x.iter_mut() {
+        if rng.uniform(0.0, 1.0) < p {
+            *v = f32::NAN;
+        }
     }
 }
 

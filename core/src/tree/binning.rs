@@ -1,13 +1,16 @@
-//! Quantile binning: each feature's values are mapped to at most `max_bins` (≤ 256) ordered
-//! bins by cut points computed once per dataset.
+//! Quantile binning: each feature's values are mapped to at most `max_bins` (≤ 255) ordered
+//! bins by cut points computed once per dataset, plus one dedicated missing bin for NaN.
 //!
 //! A value `x` of feature `f` falls in bin `b` when `cut[b - 1] < x <= cut[b]`, so "bin ≤ b"
 //! is exactly "`x ≤ cut[b]`" and a split found on bins becomes a threshold on raw values.
+//! A NaN falls in the missing bin, whose index is `max_bins` for every feature (above every
+//! value bin); infinities are rejected.
 
 use crate::{Error, Result, TensorView};
 
-/// Most bins a feature can have (bins are stored as `u8`).
-pub const MAX_BINS: usize = 256;
+/// Most value bins a feature can have; the missing bin (index `max_bins`) comes on top, so
+/// every bin fits a `u8`.
+pub const MAX_BINS: usize = 255;
 
 /// Length of the cut buffer for `n_features` features with `max_bins` bins each:
 /// `n_features * (max_bins - 1)`.
@@ -23,7 +26,7 @@ fn check_max_bins(max_bins: usize) -> Result<()> {
         Ok(())
     } else {
         Err(Error::InvalidParameter {
-            name: "max_bins must be in 2..=256",
+            name: "max_bins must be in 2..=255",
         })
     }
 }
@@ -69,7 +72,9 @@ impl<'a> BinMapper<'a> {
 
     /// Computes quantile cuts for every column of the `n × d` matrix `x` into `cuts`
     /// (`cuts_len(d, max_bins)`), using `scratch` (`n` values) to sort one column at a time.
-    /// A feature with at most `max_bins` distinct values gets one bin per value.
+    /// A feature with at most `max_bins` distinct values gets one bin per value. NaNs are
+    /// missing values and take no part in the cuts (an all-NaN column gets one value bin);
+    /// infinities are `NonFinite`.
     pub fn fit(
         x: &TensorView<'_, f32>,
         max_bins: usize,
@@ -84,15 +89,20 @@ impl<'a> BinMapper<'a> {
         crate::error::ensure_len(len, cuts.len())?;
         let column = super::prefix_mut(scratch, n)?;
         for (f, block) in cuts.chunks_exact_mut(max_bins - 1).enumerate() {
-            for (i, value) in column.iter_mut().enumerate() {
+            let mut present = 0usize;
+            for i in 0..n {
                 let v = *x.get(&[i, f])?;
-                if !v.is_finite() {
+                if v.is_infinite() {
                     return Err(Error::NonFinite { index: i * d + f });
                 }
-                *value = v;
+                if let (false, Some(slot)) = (v.is_nan(), column.get_mut(present)) {
+                    *slot = v;
+                    present += 1;
+                }
             }
-            column.sort_unstable_by(f32::total_cmp);
-            fit_feature(column, block);
+            let values = column.get_mut(..present).unwrap_or(&mut []);
+            values.sort_unstable_by(f32::total_cmp);
+            fit_feature(values, block);
         }
         BinMapper::new(cuts, d, max_bins)
     }
@@ -107,9 +117,19 @@ impl<'a> BinMapper<'a> {
         self.cuts
     }
 
-    /// Bin stride: the `max_bins` the mapper was built with.
+    /// The `max_bins` the mapper was built with (value bins per feature at most).
     pub fn max_bins(&self) -> usize {
         self.max_bins
+    }
+
+    /// Bin index of missing (NaN) values, the same for every feature: `max_bins`.
+    pub fn missing_bin(&self) -> u8 {
+        u8::try_from(self.max_bins).unwrap_or(u8::MAX)
+    }
+
+    /// Bins per feature in a histogram: `max_bins` value bins and the missing bin.
+    pub fn stride(&self) -> usize {
+        self.max_bins + 1
     }
 
     /// Cut points of feature `f` (finite ones followed by `+inf` padding).
@@ -118,7 +138,8 @@ impl<'a> BinMapper<'a> {
         self.cuts.get(f * width..(f + 1) * width).unwrap_or(&[])
     }
 
-    /// Number of bins feature `f` uses (finite cuts + 1); 0 for an unknown feature.
+    /// Number of value bins feature `f` uses (finite cuts + 1, the missing bin not counted);
+    /// 0 for an unknown feature.
     pub fn n_bins(&self, f: usize) -> usize {
         if f >= self.n_features {
             return 0;
@@ -126,18 +147,27 @@ impl<'a> BinMapper<'a> {
         self.block(f).iter().take_while(|c| c.is_finite()).count() + 1
     }
 
-    /// Upper edge of bin `b` of feature `f`: `cut[b]`, `+inf` for the last bin.
+    /// Upper edge of bin `b` of feature `f`: `cut[b]`, `+inf` for the last value bin, NaN
+    /// for the missing bin.
     pub fn upper_edge(&self, f: usize, b: usize) -> f32 {
+        if b == usize::from(self.missing_bin()) {
+            return f32::NAN;
+        }
         self.block(f).get(b).copied().unwrap_or(f32::INFINITY)
     }
 
-    /// Bin of value `x` for feature `f`: the number of cuts below `x`.
+    /// Bin of value `x` for feature `f`: the number of cuts below `x`, or the missing bin
+    /// for NaN.
     pub fn bin_of(&self, f: usize, x: f32) -> u8 {
+        if x.is_nan() {
+            return self.missing_bin();
+        }
         let b = self.block(f).partition_point(|&c| c < x);
         u8::try_from(b).unwrap_or(u8::MAX)
     }
 
-    /// Bins the `n × d` matrix `x` into `out` (row-major, `n * d`); non-finite → `NonFinite`.
+    /// Bins the `n × d` matrix `x` into `out` (row-major, `n * d`); NaN goes to the missing
+    /// bin, an infinity is `NonFinite`.
     pub fn bin_matrix(&self, x: &TensorView<'_, f32>, out: &mut [u8]) -> Result<()> {
         let (n, d) = x.shape().as_matrix()?;
         crate::error::ensure_len(self.n_features, d)?;
@@ -146,7 +176,7 @@ impl<'a> BinMapper<'a> {
         for (i, row_out) in out.chunks_exact_mut(d.max(1)).enumerate() {
             for (f, slot) in row_out.iter_mut().enumerate() {
                 let v = *x.get(&[i, f])?;
-                if !v.is_finite() {
+                if v.is_infinite() {
                     return Err(Error::NonFinite { index: i * d + f });
                 }
                 *slot = self.bin_of(f, v);
@@ -193,7 +223,7 @@ fn fit_feature(sorted: &[f32], block: &mut [f32]) {
 }
 
 /// A binned training matrix: `n_rows × n_features` bins, row-major, each below its feature's
-/// bin count, with the mapper that produced them.
+/// value-bin count or the missing bin, with the mapper that produced them.
 #[derive(Clone, Copy, Debug)]
 pub struct BinnedData<'a> {
     bins: &'a [u8],
@@ -202,7 +232,8 @@ pub struct BinnedData<'a> {
 }
 
 impl<'a> BinnedData<'a> {
-    /// Checks that `bins` holds `n_rows * mapper.n_features()` valid bins.
+    /// Checks that `bins` holds `n_rows * mapper.n_features()` valid bins (value bins or the
+    /// missing bin).
     pub fn new(bins: &'a [u8], n_rows: usize, mapper: BinMapper<'a>) -> Result<Self> {
         let d = mapper.n_features();
         if n_rows == 0 {
@@ -212,7 +243,7 @@ impl<'a> BinnedData<'a> {
         crate::error::ensure_len(len, bins.len())?;
         for row in bins.chunks_exact(d) {
             for (f, &b) in row.iter().enumerate() {
-                if usize::from(b) >= mapper.n_bins(f) {
+                if usize::from(b) >= mapper.n_bins(f) && b != mapper.missing_bin() {
                     return Err(Error::InvalidParameter {
                         name: "bin index beyond its feature's bin count",
                     });

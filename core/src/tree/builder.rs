@@ -1,17 +1,31 @@
-//! Best-first (leaf-wise) tree growth from histograms into a caller's flat node array.
+//! Tree growth from histograms into a caller's flat node array, best-first (leaf-wise) or
+//! depth-wise ([`Growth`]).
 //!
-//! The leaf with the largest gain is split next, until no leaf can split, `max_leaves` is
-//! reached, or every open leaf is at `max_depth`. With `max_leaves ≥ 2^max_depth` this grows
-//! the same tree as depth-wise growth. Each split builds the histogram of the smaller child
-//! from its rows and gets the larger child's by subtraction from the parent's.
+//! Leaf-wise growth splits the leaf with the largest gain next; depth-wise growth splits the
+//! shallowest open leaf next (the largest gain first within a level), so each level is
+//! complete before the next starts. Both stop when no leaf can split, `max_leaves` is
+//! reached, or every open leaf is at `max_depth`; with `max_leaves ≥ 2^max_depth` they grow
+//! the same tree. Each split builds the histogram of the smaller child from its rows and gets
+//! the larger child's by subtraction from the parent's.
 
 use super::binning::BinnedData;
 use super::histogram::{build_histogram, hist_len, node_totals, subtract};
-use super::node::Node;
+use super::node::{Node, DEFAULT_LEFT};
 use super::objective::{Objective, MAX_CHANNELS};
 use super::split::{best_split, ChildLimits, Split};
 use crate::rng::Rng;
 use crate::{Error, Result};
+
+/// Order in which open leaves are split.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Growth {
+    /// Best-first: the open leaf with the largest gain (LightGBM's default).
+    #[default]
+    LeafWise,
+    /// Level by level: the shallowest open leaf, largest gain first within a level
+    /// (XGBoost's default).
+    DepthWise,
+}
 
 /// Growth limits of one tree.
 #[derive(Clone, Copy, Debug)]
@@ -29,10 +43,13 @@ pub struct TreeParams {
     pub min_gain: f64,
     /// Features drawn at random per node as split candidates (0 or ≥ d: all of them).
     pub max_features: usize,
+    /// Which open leaf is split next.
+    pub growth: Growth,
 }
 
 impl Default for TreeParams {
-    /// Depth 6, 64 leaves, 1 row per leaf, no hessian or gain floor, all features.
+    /// Depth 6, 64 leaves, 1 row per leaf, no hessian or gain floor, all features,
+    /// leaf-wise.
     fn default() -> Self {
         TreeParams {
             max_depth: 6,
@@ -41,6 +58,7 @@ impl Default for TreeParams {
             min_hessian_leaf: 0.0,
             min_gain: 0.0,
             max_features: 0,
+            growth: Growth::LeafWise,
         }
     }
 }
@@ -236,9 +254,15 @@ pub fn build_tree<O: Objective>(
     let mut leaves = 1usize;
     while leaves < params.max_leaves && n_pending > 0 {
         let open = pending.get(..n_pending).unwrap_or(&[]);
+        let before = |p: &Pending, b: &Pending| match params.growth {
+            Growth::LeafWise => p.split.gain > b.split.gain,
+            Growth::DepthWise => {
+                p.depth < b.depth || (p.depth == b.depth && p.split.gain > b.split.gain)
+            }
+        };
         let mut pick = 0usize;
         for (i, p) in open.iter().enumerate() {
-            if open.get(pick).is_some_and(|b| p.split.gain > b.split.gain) {
+            if open.get(pick).is_some_and(|b| before(p, b)) {
                 pick = i;
             }
         }
@@ -252,26 +276,40 @@ pub fn build_tree<O: Objective>(
                 capacity,
             });
         }
-        let Split { feature, bin, .. } = parent.split;
+        let Split {
+            feature,
+            bin,
+            default_left,
+            ..
+        } = parent.split;
+        let missing = data.mapper().missing_bin();
         let range = rows
             .get_mut(parent.start as usize..parent.end as usize)
             .ok_or(Error::Empty)?;
         let mid = parent.start
             + partition(range, |r| {
-                data.row(r as usize)
-                    .get(feature)
-                    .is_some_and(|&b| usize::from(b) <= bin)
+                data.row(r as usize).get(feature).is_some_and(|&b| {
+                    if b == missing {
+                        default_left
+                    } else {
+                        usize::from(b) <= bin
+                    }
+                })
             });
-        let left_node = u32::try_from(used).map_err(|_| Error::SizeOverflow)?;
+        let left_node = u32::try_from(used)
+            .ok()
+            .filter(|&l| l < DEFAULT_LEFT - 1)
+            .ok_or(Error::SizeOverflow)?;
         if let Some(g) = gains.get_mut(feature) {
             *g += parent.split.gain;
         }
         if let Some(node) = nodes.get_mut(parent.node as usize) {
-            *node = Node {
-                feature: feature as u32,
-                value: data.mapper().upper_edge(feature, bin),
-                left: left_node,
-            };
+            *node = Node::split(
+                feature as u32,
+                data.mapper().upper_edge(feature, bin),
+                left_node,
+                default_left,
+            );
         }
         used += 2;
         leaves += 1;

@@ -6,17 +6,21 @@
 //!   entropy, variance, second-order gain).
 //! - [`histogram`]: per-feature, per-bin statistic sums and the subtraction trick.
 //! - [`split`]: the best split of one node from its histogram.
-//! - [`builder`]: best-first (leaf-wise) tree growth into a flat [`Node`] array.
+//! - [`builder`]: leaf-wise (best-first) or depth-wise tree growth into a flat [`Node`]
+//!   array.
 //! - [`node`]: the flat node layout and recursion-free inference over it.
 //! - [`model`]: ensembles of flat trees (boosted sums, forest means and votes).
 //! - [`loss`]: squared, absolute, logistic and softmax losses (values, gradients, priors).
 //! - [`boost`]: gradient boosting with validation-based early stopping.
 //! - [`forest`]: random forests and single CART trees.
+//! - [`cascade`]: seed 003's cascade of boosted binary classifiers, routing events stage by
+//!   stage.
 //! - [`serial`]: the compact little-endian byte format with header and checksum.
 
 pub mod binning;
 pub mod boost;
 pub mod builder;
+pub mod cascade;
 pub mod forest;
 pub mod histogram;
 pub mod loss;
@@ -28,7 +32,8 @@ pub mod split;
 
 pub use binning::{BinMapper, BinnedData};
 pub use boost::{train_boosted, BoostParams, BoostWorkspace, Validation};
-pub use builder::{build_tree, Pending, TreeParams, TreeWorkspace};
+pub use builder::{build_tree, Growth, Pending, TreeParams, TreeWorkspace};
+pub use cascade::{Cascade, Stage};
 pub use forest::{train_forest, ForestParams, ForestTask};
 pub use loss::Loss;
 pub use model::{Model, ModelBuffers, ModelKind};

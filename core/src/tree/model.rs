@@ -175,13 +175,13 @@ impl<'a> Model<'a> {
         Ok(Tree { nodes })
     }
 
-    /// Writes the `n_outputs` scores of row `x` to `out`: raw sums for boosted models (logit
-    /// or per-class logits), the mean for `ForestMean`, vote fractions for `ForestVote`.
-    /// Sums are taken in f64, base first, trees in order.
+    /// Writes the `n_outputs` scores of row `x` (NaN = missing, routed by each node's
+    /// default direction) to `out`: raw sums for boosted models (logit or per-class logits),
+    /// the mean for `ForestMean`, vote fractions for `ForestVote`. Sums are taken in f64,
+    /// base first, trees in order.
     pub fn predict_scores(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
         crate::error::ensure_len(self.n_features, x.len())?;
         crate::error::ensure_len(self.n_outputs, out.len())?;
-        crate::error::ensure_finite(x)?;
         let mut acc = [0.0f64; super::objective::MAX_CHANNELS];
         let k = self.n_outputs;
         let acc = acc.get_mut(..k).ok_or(Error::InvalidParameter {

@@ -1,7 +1,9 @@
 //! The flat node array a tree lives in, and recursion-free inference over it.
 //!
 //! Node `i` is a leaf when `feature == LEAF` (its output is `value`); otherwise a row goes to
-//! node `left` when `x[feature] <= value` (the threshold) and to `left + 1` otherwise. Child
+//! the left child when `x[feature] <= value` (the threshold) and to the one after it
+//! otherwise. A missing value (NaN) goes left when the node's default-left flag (bit 31 of
+//! `left`, [`DEFAULT_LEFT`]) is set and right otherwise; infinities compare as numbers. Child
 //! indices are relative to the tree's first node and always greater than the parent's, so a
 //! walk ends within `nodes.len()` steps.
 
@@ -10,15 +12,21 @@ use crate::{Error, Result};
 /// `feature` value that marks a leaf.
 pub const LEAF: u32 = u32::MAX;
 
+/// Bit of [`Node::left`] that sends missing values (NaN) left; the other 31 bits are the
+/// left child's index.
+pub const DEFAULT_LEFT: u32 = 1 << 31;
+
 /// One node of a flat tree (12 bytes): split feature (or [`LEAF`]), threshold (or leaf
-/// output) and the index of the left child (the right child follows it).
+/// output) and the index of the left child (the right child follows it) with the
+/// [`DEFAULT_LEFT`] flag in its top bit.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Node {
     /// Feature compared at this node, or [`LEAF`].
     pub feature: u32,
     /// Threshold of an internal node (`x <= value` goes left); output of a leaf.
     pub value: f32,
-    /// Index of the left child within the tree; the right child is `left + 1`.
+    /// Index of the left child within the tree (the right child follows it), or-ed with
+    /// [`DEFAULT_LEFT`] when missing values go left.
     pub left: u32,
 }
 
@@ -32,9 +40,39 @@ impl Node {
         }
     }
 
+    /// A split on `feature` at `threshold` whose children are `left_child` and
+    /// `left_child + 1` (`left_child` < 2^31), missing values going left when `default_left`.
+    pub const fn split(feature: u32, threshold: f32, left_child: u32, default_left: bool) -> Node {
+        Node {
+            feature,
+            value: threshold,
+            left: (left_child & !DEFAULT_LEFT) | if default_left { DEFAULT_LEFT } else { 0 },
+        }
+    }
+
     /// True for a leaf.
     pub const fn is_leaf(&self) -> bool {
         self.feature == LEAF
+    }
+
+    /// Index of the left child (the `left` field without its flag).
+    pub const fn left_child(&self) -> u32 {
+        self.left & !DEFAULT_LEFT
+    }
+
+    /// Whether missing values go left at this node.
+    pub const fn default_left(&self) -> bool {
+        self.left & DEFAULT_LEFT != 0
+    }
+
+    /// Whether feature value `v` goes left: `v <= threshold`, or the default direction for
+    /// NaN.
+    pub fn goes_left(&self, v: f32) -> bool {
+        if v.is_nan() {
+            self.default_left()
+        } else {
+            v <= self.value
+        }
     }
 }
 
@@ -72,7 +110,7 @@ impl<'a> Tree<'a> {
                     reason: "split feature out of range",
                 });
             }
-            let left = node.left as usize;
+            let left = node.left_child() as usize;
             if left <= i || left.checked_add(1).is_none_or(|r| r >= self.nodes.len()) {
                 return Err(BAD_CHILD);
             }
@@ -80,22 +118,14 @@ impl<'a> Tree<'a> {
         Ok(())
     }
 
-    /// Index of the leaf that `x` (one row of features) reaches.
+    /// Index of the leaf that `x` (one row of features; NaN = missing) reaches.
     pub fn leaf_index(&self, x: &[f32]) -> Result<usize> {
-        self.walk(
-            |f| {
-                let v = *x.get(f).ok_or(Error::ShapeMismatch {
-                    expected: f + 1,
-                    found: x.len(),
-                })?;
-                if v.is_finite() {
-                    Ok(v)
-                } else {
-                    Err(Error::NonFinite { index: f })
-                }
-            },
-            |v, threshold| v <= threshold,
-        )
+        self.walk(|f| {
+            x.get(f).copied().ok_or(Error::ShapeMismatch {
+                expected: f + 1,
+                found: x.len(),
+            })
+        })
     }
 
     /// Output of the leaf that `x` reaches.
@@ -104,23 +134,21 @@ impl<'a> Tree<'a> {
         self.nodes.get(leaf).map(|n| n.value).ok_or(BAD_CHILD)
     }
 
-    /// Index of the leaf that a binned row reaches: bin `b` of feature `f` goes left when
-    /// `upper_edge(f, b) <= threshold`, which is exactly where its raw values go.
+    /// Index of the leaf that a binned row reaches: bin `b` of feature `f` goes where its
+    /// upper edge `upper_edge(f, b)` goes (NaN for the missing bin), which is exactly where
+    /// its raw values go.
     pub fn leaf_index_binned(
         &self,
         row_bins: &[u8],
         mapper: &super::binning::BinMapper<'_>,
     ) -> Result<usize> {
-        self.walk(
-            |f| {
-                let b = *row_bins.get(f).ok_or(Error::ShapeMismatch {
-                    expected: f + 1,
-                    found: row_bins.len(),
-                })?;
-                Ok(mapper.upper_edge(f, usize::from(b)))
-            },
-            |edge, threshold| edge <= threshold,
-        )
+        self.walk(|f| {
+            let b = *row_bins.get(f).ok_or(Error::ShapeMismatch {
+                expected: f + 1,
+                found: row_bins.len(),
+            })?;
+            Ok(mapper.upper_edge(f, usize::from(b)))
+        })
     }
 
     /// Output of the leaf that a binned row reaches ([`Tree::leaf_index_binned`]).
@@ -133,11 +161,7 @@ impl<'a> Tree<'a> {
         self.nodes.get(leaf).map(|n| n.value).ok_or(BAD_CHILD)
     }
 
-    fn walk(
-        &self,
-        mut feature_value: impl FnMut(usize) -> Result<f32>,
-        goes_left: impl Fn(f32, f32) -> bool,
-    ) -> Result<usize> {
+    fn walk(&self, mut feature_value: impl FnMut(usize) -> Result<f32>) -> Result<usize> {
         let mut i = 0usize;
         for _ in 0..self.nodes.len() {
             let node = self.nodes.get(i).ok_or(BAD_CHILD)?;
@@ -145,8 +169,8 @@ impl<'a> Tree<'a> {
                 return Ok(i);
             }
             let v = feature_value(node.feature as usize)?;
-            let next = (node.left as usize)
-                .checked_add(usize::from(!goes_left(v, node.value)))
+            let next = (node.left_child() as usize)
+                .checked_add(usize::from(!node.goes_left(v)))
                 .ok_or(BAD_CHILD)?;
             if next <= i {
                 return Err(BAD_CHILD);

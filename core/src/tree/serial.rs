@@ -3,7 +3,7 @@
 //! ```text
 //! offset  size       field
 //! 0       4          magic "EMLT"
-//! 4       2          version (1)
+//! 4       2          version (2; 1 is still read)
 //! 6       1          kind code (ModelKind::code)
 //! 7       1          reserved, 0
 //! 8       4          n_features
@@ -12,9 +12,13 @@
 //! 20      4          n_nodes
 //! 24      4·B        base scores (B = n_outputs for boosted kinds, else 0)
 //! ..      4·n_trees  first node of each tree
-//! ..      12·n_nodes nodes: feature u32, value f32, left u32
+//! ..      12·n_nodes nodes: feature u32, value f32, left u32 (bit 31: missing goes left)
 //! ..      4          CRC-32 (IEEE) of every byte before it
 //! ```
+//!
+//! Version 2 added the default-left flag (bit 31 of `left`, [`super::node::DEFAULT_LEFT`]);
+//! version 1 models have no such flag, so a version-1 file with the bit set is corrupt, and
+//! their missing values go right.
 //!
 //! Loading checks, in order: magic, version, lengths against the header, checksum, then the
 //! model's structure ([`Model::new`]); any failure is `Error::Corrupt`.
@@ -25,14 +29,18 @@ use crate::{Error, Result};
 
 /// File magic.
 pub const MAGIC: [u8; 4] = *b"EMLT";
-/// Format version written and accepted.
-pub const VERSION: u16 = 1;
+/// Format version written (and the newest accepted).
+pub const VERSION: u16 = 2;
+/// Oldest version accepted (no default-left flags).
+pub const VERSION_NO_FLAGS: u16 = 1;
 const HEADER_LEN: usize = 24;
 const NODE_LEN: usize = 12;
 
 /// The shape fields of a serialized model, enough to size the buffers [`load`] needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// Format version ([`VERSION_NO_FLAGS`] or [`VERSION`]).
+    pub version: u16,
     /// How outputs combine.
     pub kind: ModelKind,
     /// Features per input row.
@@ -148,7 +156,7 @@ pub fn header(bytes: &[u8]) -> Result<Header> {
         .get(4..6)
         .map(|v| u16::from_le_bytes([v[0], v[1]]))
         .ok_or(corrupt("truncated"))?;
-    if version != VERSION {
+    if !(VERSION_NO_FLAGS..=VERSION).contains(&version) {
         return Err(corrupt("unsupported version"));
     }
     let kind = bytes
@@ -172,6 +180,7 @@ pub fn header(bytes: &[u8]) -> Result<Header> {
         return Err(corrupt("checksum mismatch"));
     }
     Ok(Header {
+        version,
         kind,
         n_features,
         n_outputs,
@@ -217,6 +226,9 @@ pub fn load<'a>(
             left: u32::from_le_bytes(word(bytes, at + 8)?),
         };
         at += NODE_LEN;
+    }
+    if h.version == VERSION_NO_FLAGS && nodes.iter().any(|n| n.default_left()) {
+        return Err(corrupt("default-left flag in a version-1 model"));
     }
     if roots.windows(2).any(|w| w[0] >= w[1]) {
         return Err(corrupt("tree offsets not increasing"));

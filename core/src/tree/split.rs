@@ -1,18 +1,24 @@
-//! The best split of one node: a scan over each candidate feature's bins, keeping the left
-//! sums as it goes and taking the right ones as totals minus left.
+//! The best split of one node: a scan over each candidate feature's value bins, keeping the
+//! left sums as it goes and taking the right ones as totals minus left. When the node has
+//! rows in a feature's missing bin, each threshold is scored twice, missing values sent right
+//! first and then left (as LightGBM and XGBoost learn a default direction); the left
+//! direction wins only with a strictly larger gain.
 
 use super::binning::BinMapper;
 use super::objective::{Objective, MAX_CHANNELS};
 
-/// A split of a node: rows whose bin of `feature` is ≤ `bin` go left.
+/// A split of a node: rows whose bin of `feature` is ≤ `bin` go left, and missing ones go
+/// left when `default_left`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Split {
     /// Feature index.
     pub feature: usize,
-    /// Last bin sent left.
+    /// Last value bin sent left.
     pub bin: usize,
     /// The objective's gain for this split.
     pub gain: f64,
+    /// Whether rows in the missing bin go left (else right).
+    pub default_left: bool,
 }
 
 /// Smallest child a split may create.
@@ -58,26 +64,38 @@ fn scan<O: Objective, const C: usize>(
         C
     };
     let max_bins = mapper.max_bins();
+    let span = mapper.stride() * channels;
     let mut left_buf = [0.0f64; C];
     let mut right_buf = [0.0f64; C];
+    let mut left_missing_buf = [0.0f64; C];
+    let mut right_missing_buf = [0.0f64; C];
     let left = left_buf.get_mut(..channels)?;
     let right = right_buf.get_mut(..channels)?;
+    let left_missing = left_missing_buf.get_mut(..channels)?;
+    let right_missing = right_missing_buf.get_mut(..channels)?;
     let totals = totals.get(..channels)?;
     let min_samples = limits.min_samples.max(1.0);
     let mut best: Option<Split> = None;
     for &feature in features {
         let feature = feature as usize;
         let n_bins = mapper.n_bins(feature);
-        let start = feature * max_bins * channels;
-        let Some(block) = hist.get(start..start + max_bins * channels) else {
+        let start = feature * span;
+        let Some(block) = hist.get(start..start + span) else {
             continue;
         };
-        left.fill(0.0);
-        for (bin, stats) in block
+        // Occupancy is judged by the row count, which is exact in f64 (whole numbers), so
+        // rounding residue left by histogram subtraction never counts as rows.
+        let occupied = |stats: &[f64]| objective.count(stats) >= 0.5;
+        let missing = block.get(max_bins * channels..span).filter(|m| occupied(m));
+        // Thresholds lie below the node's last occupied value bin, so both sides always
+        // hold values and a node never splits missing against present alone.
+        let last = block
             .chunks_exact(channels)
-            .take(n_bins.saturating_sub(1))
-            .enumerate()
-        {
+            .take(n_bins)
+            .rposition(occupied)
+            .unwrap_or(0);
+        left.fill(0.0);
+        for (bin, stats) in block.chunks_exact(channels).take(last).enumerate() {
             // An empty bin leaves both sides as they were, so its split scores exactly
             // like the previous bin's, which never beats the best so far.
             if stats.iter().all(|&s| s == 0.0) {
@@ -91,16 +109,35 @@ fn scan<O: Objective, const C: usize>(
                 *l += s;
                 *r = t - *l;
             }
-            let fits = |side: &[f64]| {
-                objective.count(side) >= min_samples
-                    && objective.hessian(side) >= limits.min_hessian
+            let mut consider = |l: &[f64], r: &[f64], default_left: bool| {
+                let fits = |side: &[f64]| {
+                    objective.count(side) >= min_samples
+                        && objective.hessian(side) >= limits.min_hessian
+                };
+                if !fits(l) || !fits(r) {
+                    return;
+                }
+                let gain = objective.gain(l, r, totals);
+                if gain.is_finite() && best.is_none_or(|b| gain > b.gain) {
+                    best = Some(Split {
+                        feature,
+                        bin,
+                        gain,
+                        default_left,
+                    });
+                }
             };
-            if !fits(left) || !fits(right) {
-                continue;
-            }
-            let gain = objective.gain(left, right, totals);
-            if gain.is_finite() && best.is_none_or(|b| gain > b.gain) {
-                best = Some(Split { feature, bin, gain });
+            consider(left, right, false);
+            if let Some(m) = missing {
+                for ((lm, rm), ((l, r), s)) in left_missing
+                    .iter_mut()
+                    .zip(right_missing.iter_mut())
+                    .zip(left.iter().zip(right.iter()).zip(m))
+                {
+                    *lm = l + s;
+                    *rm = r - s;
+                }
+                consider(left_missing, right_missing, true);
             }
         }
     }

@@ -1,9 +1,12 @@
 //! Decision trees, random forests and gradient boosting (`edgeml trees`): the seed's Gini
 //! walk-through, California Housing regression (single tree, forest, boosting; RMSE per
-//! round, feature importance, model bytes, prediction speed, early stopping), the lab's
-//! 6-class California problem beside the k-NN figure, and Fashion-MNIST softmax boosting.
+//! round, feature importance, model bytes, prediction speed, early stopping), leaf-wise
+//! against depth-wise growth and boosting with missing values, the lab's 6-class California
+//! problem beside the k-NN figure, Fashion-MNIST softmax boosting, and seed 003's cascade of
+//! BDTs on Fashion-MNIST.
 
 mod california;
+mod cascade;
 mod fashion;
 mod fit;
 mod gini;
@@ -54,6 +57,12 @@ pub struct TreesArgs {
     /// Fashion-MNIST learning rate (default 0.2).
     #[arg(long)]
     pub fashion_learning_rate: Option<f32>,
+    /// Fashion-MNIST training images of the BDT cascade (default 12000; 1000 with --quick).
+    #[arg(long)]
+    pub cascade_train: Option<usize>,
+    /// Boosting rounds per cascade stage (default 60; 5 with --quick).
+    #[arg(long)]
+    pub cascade_rounds: Option<usize>,
     /// Only the California regression (for benches/peers/run.sh).
     #[arg(long)]
     pub regression_only: bool,
@@ -94,6 +103,18 @@ impl Trees {
     }
 }
 
+impl Trees {
+    fn cascade_settings(&self, quick: bool) -> cascade::Settings {
+        let a = &self.args;
+        cascade::Settings {
+            train_rows: a.cascade_train.unwrap_or(if quick { 1000 } else { 12000 }),
+            test_rows: a.fashion_test.unwrap_or(if quick { 1000 } else { 10000 }),
+            rounds: a.cascade_rounds.unwrap_or(if quick { 5 } else { 60 }),
+            leaves: 15,
+        }
+    }
+}
+
 impl Experiment for Trees {
     fn name(&self) -> &'static str {
         "trees"
@@ -104,7 +125,7 @@ impl Experiment for Trees {
     }
 
     fn run(&self, ctx: &RunContext) -> Result<ExperimentReport> {
-        let steps = if self.args.regression_only { 5 } else { 7 };
+        let steps = if self.args.regression_only { 5 } else { 10 };
         let bar = progress::bar(steps, "trees");
         let tick = |msg: &str| {
             bar.set_message(msg.to_string());
@@ -131,6 +152,14 @@ impl Experiment for Trees {
         plots.extend(regression_plots(ctx, &housing, &reg)?);
 
         if !self.args.regression_only {
+            tick("growth orders");
+            let orders = california::growth_orders(&housing, &cs, ctx.seed)?;
+            tick("missing values");
+            let missing = california::missing_values(&housing, &cs, ctx.seed)?;
+            let (text, value) = variants_section(&cs, &orders, &missing);
+            md.push_str(&text);
+            figures["california_growth"] = value["growth"].clone();
+            figures["california_missing"] = value["missing"].clone();
             tick("6 classes");
             let classes = california::six_classes(&housing, &cs, ctx.seed)?;
             let knn = super::knn_lab::lab_cells(ctx, true, false).ok();
@@ -155,6 +184,34 @@ impl Experiment for Trees {
                 }],
             )?;
             plots.push("trees_fashion_accuracy.png".into());
+            tick("cascade");
+            let cas = self.cascade_settings(ctx.quick);
+            let outcome = cascade::run(&ctx.data, &cas, ctx.seed)?;
+            let (text, value) = cascade_section(&cas, &outcome);
+            md.push_str(&text);
+            figures["cascade"] = value;
+            let path = ctx.out_dir.join("trees_cascade_stages.png");
+            bar_plot(
+                &path,
+                "BDT cascade on Fashion-MNIST: purified background samples (test)",
+                "share",
+                &outcome
+                    .stages
+                    .iter()
+                    .map(|st| st.background.join("/"))
+                    .collect::<Vec<_>>(),
+                &[
+                    BarSeries {
+                        name: "purity of the rejected sample".into(),
+                        values: outcome.stages.iter().map(|st| st.purity).collect(),
+                    },
+                    BarSeries {
+                        name: "share of the background captured".into(),
+                        values: outcome.stages.iter().map(|st| st.captured).collect(),
+                    },
+                ],
+            )?;
+            plots.push("trees_cascade_stages.png".into());
         }
         bar.finish_and_clear();
         print!("{md}");
@@ -439,6 +496,115 @@ fn fashion_section(s: &fashion::Settings, o: &fashion::Outcome) -> (String, Valu
         "test_accuracy": o.accuracy, "fit_s": o.fit.wall_s, "fit_cpu_s": o.fit.cpu_s,
         "predict_ns_per_row": per_row_ns,
         "trees": o.trees, "nodes": o.nodes, "bytes": o.bytes, "synthetic": o.synthetic,
+    });
+    (md, value)
+}
+
+fn variants_section(
+    s: &california::Settings,
+    orders: &[california::VariantScore],
+    missing: &[california::VariantScore],
+) -> (String, Value) {
+    let mut table = Table::new([
+        "boosting",
+        "missing",
+        "test RMSE",
+        "fit, wall (CPU)",
+        "nodes",
+        "splits sending missing left",
+    ]);
+    for v in orders.iter().chain(missing) {
+        table.row([
+            v.name.clone(),
+            percent(v.missing_rate, 0),
+            fixed(v.rmse, 4),
+            seconds(&v.fit, 3),
+            v.nodes.to_string(),
+            percent(v.default_left_share, 1),
+        ]);
+    }
+    let mut md = format!(
+        "### Growth order and missing values (California regression)\n\n{} rounds, learning \
+         rate {}, ≥ 20 rows per leaf. Leaf-wise growth splits the leaf of largest gain next; \
+         depth-wise growth completes each level first. With missing values, a share of the \
+         feature entries of the training and test rows is replaced by NaN at random: NaN gets \
+         its own bin and every split learns whether it goes left or right.\n\n",
+        s.rounds, s.learning_rate,
+    );
+    md.push_str(&table.render());
+    md.push('\n');
+    let entry = |v: &california::VariantScore| {
+        json!({"name": v.name, "missing_rate": v.missing_rate, "test_rmse": v.rmse,
+               "fit_s": v.fit.wall_s, "fit_cpu_s": v.fit.cpu_s, "nodes": v.nodes,
+               "default_left_share": v.default_left_share})
+    };
+    let value = json!({
+        "growth": orders.iter().map(entry).collect::<Vec<_>>(),
+        "missing": missing.iter().map(entry).collect::<Vec<_>>(),
+    });
+    (md, value)
+}
+
+fn cascade_section(s: &cascade::Settings, o: &cascade::Outcome) -> (String, Value) {
+    let mut table = Table::new([
+        "stage",
+        "background",
+        "trained on",
+        "cut P(signal)",
+        "test events rejected",
+        "purity",
+        "background captured",
+    ]);
+    for (k, st) in o.stages.iter().enumerate() {
+        table.row([
+            (k + 1).to_string(),
+            st.background.join(", "),
+            st.train_rows.to_string(),
+            fixed(f64::from(st.cut), 4),
+            st.rejected.to_string(),
+            percent(st.purity, 1),
+            percent(st.captured, 1),
+        ]);
+    }
+    let mut md = format!(
+        "### Cascade of BDTs (seed 003) on Fashion-MNIST\n\nSignal: {}. {} training and {} \
+         test images, {} rounds of 15-leaf logistic boosting per stage; each stage is trained \
+         on the events the earlier stages passed (signal against its own background) and cut \
+         to keep {} of the signal among the held-out calibration images (every fifth training \
+         image) that reach it. The test events a stage rejects form that background's \
+         purified sample.\n\n",
+        o.signal,
+        o.rows.0,
+        o.rows.1,
+        s.rounds,
+        percent(cascade::STAGE_EFFICIENCY, 0),
+    );
+    md.push_str(&table.render());
+    md.push_str(&format!(
+        "\nPassing every stage: {} of the test signal, signal purity {} ({} background \
+         events). A single signal-vs-all model with {} rounds, cut at the same signal \
+         efficiency: purity {} ({} background events). Fit: cascade {}, single model {}.\n\n",
+        percent(o.efficiency, 1),
+        percent(o.purity, 1),
+        o.background_passed,
+        s.rounds * cascade::STAGES.len(),
+        percent(o.baseline_purity, 1),
+        o.baseline_background_passed,
+        seconds(&o.fit, 1),
+        seconds(&o.baseline_fit, 1),
+    ));
+    let value = json!({
+        "signal": o.signal, "train_rows": o.rows.0, "test_rows": o.rows.1,
+        "rounds_per_stage": s.rounds, "stage_efficiency": cascade::STAGE_EFFICIENCY,
+        "stages": o.stages.iter().map(|st| json!({
+            "background": st.background, "train_rows": st.train_rows, "cut": st.cut,
+            "rejected": st.rejected, "purity": st.purity, "captured": st.captured,
+        })).collect::<Vec<_>>(),
+        "signal_efficiency": o.efficiency, "signal_purity": o.purity,
+        "background_passed": o.background_passed,
+        "baseline_signal_purity": o.baseline_purity,
+        "baseline_background_passed": o.baseline_background_passed,
+        "fit_s": o.fit.wall_s, "baseline_fit_s": o.baseline_fit.wall_s,
     });
     (md, value)
 }

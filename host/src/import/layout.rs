@@ -1,12 +1,15 @@
 //! Lays a source tree (any id scheme) out in the core's flat order, and converts split
-//! thresholds so that finite `f32` inputs route exactly as in the source library.
+//! thresholds so that finite `f32` inputs route exactly as in the source library (NaN by each
+//! split's default direction).
 
+use edgeml_core::tree::node::DEFAULT_LEFT;
 use edgeml_core::tree::Node;
 
 /// One node of a source tree, its children named by the source's own ids.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum SrcNode<I> {
-    /// Internal node: `x[feature] <= threshold` goes to `left`, else to `right`.
+    /// Internal node: `x[feature] <= threshold` goes to `left`, else to `right`; NaN goes to
+    /// `left` when `default_left`.
     Split {
         /// Feature compared.
         feature: u32,
@@ -16,6 +19,8 @@ pub enum SrcNode<I> {
         left: I,
         /// Child taken otherwise.
         right: I,
+        /// Whether NaN goes to `left`.
+        default_left: bool,
     },
     /// Leaf with its output.
     Leaf(f32),
@@ -41,6 +46,7 @@ pub fn flatten<I: Copy, E>(
                 threshold,
                 left,
                 right,
+                default_left,
             } => {
                 let l = out.len();
                 if l + 2 > max_nodes {
@@ -49,11 +55,11 @@ pub fn flatten<I: Copy, E>(
                 out.extend([Node::leaf(0.0), Node::leaf(0.0)]);
                 queue.push_back((left, l));
                 queue.push_back((right, l + 1));
-                Node {
-                    feature,
-                    value: threshold,
-                    left: u32::try_from(l).map_err(|_| too_big())?,
-                }
+                let l32 = u32::try_from(l)
+                    .ok()
+                    .filter(|&v| v < DEFAULT_LEFT - 1)
+                    .ok_or_else(&too_big)?;
+                Node::split(feature, threshold, l32, default_left)
             }
         };
         if let Some(dst) = out.get_mut(slot) {

@@ -4,9 +4,11 @@
 //!
 //! LightGBM routes `x <= threshold` (in `f64`) left; `decision_type` bit 0 marks a categorical
 //! split (rejected), bit 1 default-left, bits 2–3 the missing type (0 none, 1 zero, 2 NaN).
-//! NaN-missing only changes where NaN goes, which the core never sees (it rejects non-finite
-//! inputs), so such splits import exactly. Zero-missing sends `|x| <= 1e-35` to the default
-//! side; it is kept only when that is where those values go anyway, and rejected otherwise.
+//! Missing type NaN sends NaN to the default side: that becomes the node's default-left flag.
+//! Missing type none turns NaN into 0 first, so the flag is where 0 goes (`0 <= threshold`).
+//! Zero-missing sends NaN and `|x| <= 1e-35` to the default side; NaN becomes the flag, and
+//! the split is kept only when the default side is where those small values go anyway (it is
+//! rejected otherwise, naming the line of `decision_type`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -287,7 +289,8 @@ fn tree(
                     ));
                 }
                 let default_left = d & 2 != 0;
-                let zero_missing = (d >> 2) & 3 == 1;
+                let missing_type = (d >> 2) & 3;
+                let zero_missing = missing_type == 1;
                 if zero_missing && (default_left != (0.0 <= t) || t.abs() < ZERO_THRESHOLD) {
                     return Err(error(
                         file,
@@ -295,11 +298,24 @@ fn tree(
                         format!("node {i} sends zeros to the default side against its threshold (zero-as-missing), which the core cannot represent"),
                     ));
                 }
+                if missing_type == 3 {
+                    return Err(error(
+                        file,
+                        at("decision_type"),
+                        format!("node {i} has unknown missing type 3"),
+                    ));
+                }
                 Ok(SrcNode::Split {
                     feature: f,
                     threshold: le_threshold(t),
                     left: child(*left.get(i).ok_or_else(bad)?),
                     right: child(*right.get(i).ok_or_else(bad)?),
+                    // None: NaN is routed as 0; zero and NaN: NaN takes the default side.
+                    default_left: if missing_type == 0 {
+                        0.0 <= t
+                    } else {
+                        default_left
+                    },
                 })
             }
         }

@@ -3,10 +3,12 @@
 //! core's validated [`Model`] and its byte format ([`edgeml_core::tree::serial`]), and
 //! PyTorch MLP weights from safetensors ([`safetensors`]) converted to the core's MLP format.
 //!
-//! The core's node routes `x <= value` left and has no missing-value direction: it rejects
-//! non-finite inputs at prediction time. So every import keeps the exact routing of finite
-//! inputs, and a split whose finite routing depends on a missing-value rule (LightGBM's
-//! zero-as-missing) or on categories is rejected with the file, line or key, and reason.
+//! The core's node routes `x <= value` left and NaN by its default-left flag. Every import
+//! keeps the exact routing of finite inputs and carries the source's NaN direction into the
+//! flag (LightGBM's missing types and default-left bit, XGBoost's `default_left`); a split
+//! whose finite routing depends on a missing-value rule (LightGBM's zero-as-missing against
+//! its threshold) or on categories is rejected with the file, line or key, and reason.
+//! scikit-learn exports carry no NaN direction: imported scikit-learn models send NaN right.
 
 pub mod layout;
 pub mod lightgbm;

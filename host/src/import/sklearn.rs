@@ -3,7 +3,8 @@
 //!
 //! scikit-learn casts inputs to `f32` and sends `x <= threshold` (an `f64`) left, so
 //! thresholds become the largest `f32` not above them. Thresholds are read from decimal
-//! strings (exact `f64`). Mappings:
+//! strings (exact `f64`). The export has no missing-value directions, so NaN goes right.
+//! Mappings:
 //! - tree / forest regressors: `ForestMean` of the leaf values;
 //! - tree / forest classifiers: `Multiclass` with one tree per (tree, class) whose leaves hold
 //!   `P(class) / n_trees`, so the scores are scikit-learn's averaged `predict_proba` and the
@@ -203,6 +204,7 @@ fn one_tree(
             threshold: le_threshold(t),
             left: l as usize,
             right: r as usize,
+            default_left: false,
         })
     };
     flatten(0, n.max(1), get, || {

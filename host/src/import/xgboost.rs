@@ -3,8 +3,8 @@
 //! `multi:softprob` / `multi:softmax`, with numerical splits.
 //!
 //! XGBoost sends `x < split_condition` (in `f32`) left, so thresholds become the next `f32`
-//! below for the core's `<=`. `default_left` only routes missing values, which the core never
-//! sees. `base_score` (a probability for `binary:logistic`, stored as `"[v]"` or `"v"`) becomes
+//! below for the core's `<=`. `default_left` (where NaN goes) becomes the node's default-left
+//! flag. `base_score` (a probability for `binary:logistic`, stored as `"[v]"` or `"v"`) becomes
 //! the base margin. Multiclass trees are regrouped so that tree `t` feeds class `t % K`.
 
 use std::path::Path;
@@ -230,6 +230,8 @@ fn tree(t: &Cursor<'_, '_>, n_features: usize) -> Result<Vec<Node>, ImportError>
     let cond = t.key("split_conditions")?.numbers(n)?;
     let types_c = t.key("split_type")?;
     let types = types_c.numbers(n)?;
+    let default_c = t.key("default_left")?;
+    let defaults = default_c.numbers(n)?;
     let get = |i: usize| -> Result<SrcNode<usize>, ImportError> {
         let l = *left
             .get(i)
@@ -253,11 +255,21 @@ fn tree(t: &Cursor<'_, '_>, n_features: usize) -> Result<Vec<Node>, ImportError>
         if r < 0.0 {
             return Err(left_c.err(format!("node {i} has a left child but no right child")));
         }
+        let default_left = match defaults.get(i).copied() {
+            Some(0.0) => false,
+            Some(1.0) => true,
+            other => {
+                return Err(default_c.err(format!(
+                    "node {i}: default_left is {other:?}, expected 0 or 1"
+                )))
+            }
+        };
         Ok(SrcNode::Split {
             feature: f as u32,
             threshold: lt_threshold(v),
             left: l as usize,
             right: r as usize,
+            default_left,
         })
     };
     flatten(0, n.max(1), get, || {

@@ -5,7 +5,9 @@
 use anyhow::{bail, Result};
 use edgeml_core::eval::{accuracy, mae, r2, rmse, split_by_fraction};
 use edgeml_core::rng::Pcg64Numpy;
-use edgeml_core::tree::{BoostParams, ForestParams, ForestTask, Impurity, Loss, TreeParams};
+use edgeml_core::tree::{
+    BoostParams, ForestParams, ForestTask, Growth, Impurity, Loss, TreeParams,
+};
 
 use super::fit::{self, timed, Cuts, Matrix, Owned, Timing};
 use crate::datasets::{self, DataConfig, Targets};
@@ -142,6 +144,7 @@ pub fn boost_params(loss: Loss, rounds: usize, learning_rate: f32, leaves: usize
             min_hessian_leaf: 1e-3,
             min_gain: 0.0,
             max_features: 0,
+            growth: Growth::LeafWise,
         },
         row_subsample: 1.0,
         start_from_prior: true,
@@ -156,6 +159,7 @@ fn cart(leaves: usize, min_leaf: usize) -> TreeParams {
         min_hessian_leaf: 0.0,
         min_gain: 0.0,
         max_features: 0,
+        growth: Growth::LeafWise,
     }
 }
 
@@ -364,4 +368,111 @@ pub fn six_classes(h: &Housing, s: &Settings, seed: u64) -> Result<Vec<ClassScor
         fit: fit_time,
     });
     Ok(out)
+}
+
+/// One boosted regression of the growth-order and missing-value comparisons.
+pub struct VariantScore {
+    /// What was trained.
+    pub name: String,
+    /// Share of feature entries replaced by NaN in training and test rows.
+    pub missing_rate: f64,
+    /// Test RMSE.
+    pub rmse: f64,
+    /// Fit time (binning included).
+    pub fit: Timing,
+    /// Total nodes.
+    pub nodes: usize,
+    /// Share of splits that send missing values left.
+    pub default_left_share: f64,
+}
+
+/// `table` with each entry replaced by NaN with probability `rate` (seeded).
+fn with_missing(table: &Matrix, rate: f64, seed: u64) -> Matrix {
+    let mut rng = edgeml_core::rng::Rng::new(seed);
+    let x = table
+        .x
+        .iter()
+        .map(|&v| {
+            if rng.uniform_f64() < rate {
+                f32::NAN
+            } else {
+                v
+            }
+        })
+        .collect();
+    Matrix {
+        x,
+        cols: table.cols,
+    }
+}
+
+fn variant(
+    name: String,
+    h: &Housing,
+    params: &BoostParams,
+    rate: f64,
+    seed: u64,
+) -> Result<VariantScore> {
+    let (train, test) = (
+        with_missing(&h.train, rate, seed ^ 0x5eed),
+        with_missing(&h.test, rate, seed ^ 0x7e57),
+    );
+    let (fit, model) = timed(1, || {
+        let cuts = Cuts::fit(&train, MAX_BINS)?;
+        let binned = cuts.bin(&train)?;
+        fit::boost(&cuts, &binned, &h.y_train, params, seed, None)
+    })?;
+    let m = model.model()?;
+    let splits = m.nodes().iter().filter(|n| !n.is_leaf());
+    let (left, all) = splits.fold((0usize, 0usize), |(l, a), n| {
+        (l + usize::from(n.default_left()), a + 1)
+    });
+    Ok(VariantScore {
+        name,
+        missing_rate: rate,
+        rmse: rmse(&h.y_test, &model.predict(&test)?)?,
+        fit,
+        nodes: model.n_nodes(),
+        default_left_share: left as f64 / all.max(1) as f64,
+    })
+}
+
+/// Depth-wise growth (depth 5 and 6) beside leaf-wise, with the regression's rounds and
+/// learning rate, all on complete data.
+pub fn growth_orders(h: &Housing, s: &Settings, seed: u64) -> Result<Vec<VariantScore>> {
+    let leafwise = boost_params(Loss::Squared, s.rounds, s.learning_rate, s.leaves);
+    let mut out = vec![variant(
+        format!("leaf-wise, {} leaves", s.leaves),
+        h,
+        &leafwise,
+        0.0,
+        seed,
+    )?];
+    for depth in [5usize, 6] {
+        let params = BoostParams {
+            tree: TreeParams {
+                max_depth: depth,
+                max_leaves: 1 << depth,
+                growth: Growth::DepthWise,
+                ..leafwise.tree
+            },
+            ..leafwise
+        };
+        let name = format!("depth-wise, depth {depth} (≤ {} leaves)", 1 << depth);
+        out.push(variant(name, h, &params, 0.0, seed)?);
+    }
+    Ok(out)
+}
+
+/// Leaf-wise boosting with 10 % and 30 % of the feature entries missing (NaN, completely at
+/// random, in training and test rows): the splits learn where missing values go.
+pub fn missing_values(h: &Housing, s: &Settings, seed: u64) -> Result<Vec<VariantScore>> {
+    let params = boost_params(Loss::Squared, s.rounds, s.learning_rate, s.leaves);
+    [0.1f64, 0.3]
+        .into_iter()
+        .map(|rate| {
+            let name = format!("leaf-wise, {}% missing", (rate * 100.0).round());
+            variant(name, h, &params, rate, seed)
+        })
+        .collect()
 }

@@ -51,7 +51,7 @@ pub struct Outcome {
     pub synthetic: bool,
 }
 
-fn part(
+pub(super) fn part(
     features: &ndarray::Array2<f32>,
     targets: &Targets,
     rows: usize,

@@ -70,7 +70,7 @@ if $footprint; then
     elf_dir=$(mktemp -d)
     trap 'rm -rf "$output" "$elf_dir"' EXIT
     parts=()
-    for part in none mlp-f32 mlp-f16 knn gbdt attention train corrupt; do
+    for part in none mlp-f32 mlp-f16 knn gbdt lgb500 attention train corrupt; do
         features=$part
         [ "$part" = none ] && features=""
         cargo build --release --quiet --no-default-features --features "$features"

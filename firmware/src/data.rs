@@ -23,6 +23,8 @@ pub static BLOB_Y: &[u8] = model_file!("blob_y.u32");
 pub static BLOB_QUERY: &[u8] = model_file!("blob_query.f32");
 /// Boosted ensemble (`edgeml_core::tree::serial` format).
 pub static GBDT: &[u8] = model_file!("gbdt.bin");
+/// California Housing rows of the 500-tree LightGBM model, `CAL_N × CAL_D` f32.
+pub static CALIFORNIA_X: &[u8] = model_file!("california_x.f32");
 /// Encoder-block parameters, f32 in `EncoderBlock`'s layout.
 pub static ATTN_PARAMS: &[u8] = model_file!("attn_params.f32");
 /// Encoder-block input, `ATTN_SEQ × ATTN_D` f32.

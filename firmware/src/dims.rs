@@ -31,3 +31,8 @@ pub const ATTN_HEADS: usize = 2;
 pub const ATTN_FF: usize = 32;
 /// Tokens per sequence.
 pub const ATTN_SEQ: usize = 8;
+/// California Housing rows the imported 500-tree LightGBM model runs on (the import fixture's
+/// inputs, `host/tests/fixtures/import/california.inputs.json`).
+pub const CAL_N: usize = 64;
+/// California Housing features per row.
+pub const CAL_D: usize = 8;

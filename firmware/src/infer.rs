@@ -3,6 +3,7 @@
 
 use crate::data;
 use crate::dims::*;
+use crate::lgb500;
 use crate::measure::Counter;
 use crate::memory::Memory;
 use crate::out::{argmax, prediction};
@@ -12,7 +13,7 @@ use edgeml_core::kernels::activation::Activation as BlockActivation;
 use edgeml_core::kernels::Dispatch;
 use edgeml_core::knn::{KnnClassifier, KnnIndex, KnnParams, Metric, Points, Search, Weighting};
 use edgeml_core::nn::Mlp;
-use edgeml_core::tree::serial;
+use edgeml_core::tree::{serial, Model};
 use edgeml_core::{Error, Result};
 
 fn embedded(ok: bool) -> Result<()> {
@@ -101,6 +102,43 @@ pub fn gbdt(mem: &mut Memory, counter: &Counter) -> Result<()> {
         }
         prediction(format_args!("gbdt {i}"), argmax(&scores), &scores);
     }
+    Ok(())
+}
+
+/// The imported 500-tree LightGBM model, straight from flash, on every California row; prints
+/// the instructions of `Model::new` (its structural check), of the first row and their mean
+/// over the rows.
+pub fn lgb500(counter: &Counter) -> Result<()> {
+    let (model, check) = counter.count(|| {
+        Model::new(
+            lgb500::KIND,
+            lgb500::FEATURES,
+            lgb500::OUTPUTS,
+            &lgb500::NODES,
+            &lgb500::ROOTS,
+            &lgb500::BASE,
+        )
+    });
+    let model = model?;
+    hprintln!("# instructions lgb500_check {}", check);
+    embedded(data::CALIFORNIA_X.len() == 4 * CAL_N * CAL_D && lgb500::FEATURES == CAL_D)?;
+    let mut row = [0.0f32; CAL_D];
+    let mut score = [0.0f32; 1];
+    let mut total = 0u64;
+    for (i, bytes) in data::CALIFORNIA_X.chunks_exact(4 * CAL_D).enumerate() {
+        embedded(data::decode_f32(bytes, &mut row))?;
+        let (result, n) = counter.count(|| model.predict_scores(&row, &mut score));
+        result?;
+        total += u64::from(n);
+        if i == 0 {
+            hprintln!("# instructions lgb500_inference {}", n);
+        }
+        prediction(format_args!("lgb500 {i}"), 0, &score);
+    }
+    hprintln!(
+        "# instructions lgb500_inference_mean {}",
+        total / CAL_N as u64
+    );
     Ok(())
 }
 

@@ -1,8 +1,8 @@
-//! edgeml-core on an emulated Cortex-M4F (QEMU `mps2-an386`): runs the models trained on the
-//! host (embedded with `include_bytes!`) on embedded test inputs, trains a small MLP on the
-//! device, feeds corrupted model bytes to the loaders, and prints every result over
-//! semihosting (format in `host/src/firmware/check.rs`), then exits with status 0 when everything
-//! ran. `./run-in-qemu.sh` builds, runs and checks it against the host.
+//! edgeml-core on an emulated Cortex-M4F (QEMU `mps2-an386`): runs the models trained or
+//! imported on the host (embedded with `include_bytes!`, or as static arrays written by
+//! build.rs) on embedded test inputs, trains a small MLP on the device, feeds corrupted model
+//! bytes to the loaders, and prints every result over semihosting (format in
+//! `host/src/firmware/check.rs`), then exits with status 0 when everything ran. `./run-in-qemu.sh` builds, runs and checks it against the host.
 #![no_std]
 #![no_main]
 
@@ -10,6 +10,7 @@ mod corrupt;
 mod data;
 mod dims;
 mod infer;
+mod lgb500;
 mod measure;
 mod memory;
 mod out;
@@ -47,6 +48,9 @@ fn run() -> Result<()> {
     }
     if cfg!(feature = "gbdt") {
         infer::gbdt(mem, &counter)?;
+    }
+    if cfg!(feature = "lgb500") {
+        infer::lgb500(&counter)?;
     }
     if cfg!(feature = "attention") {
         infer::attention(mem, &counter)?;

@@ -8,7 +8,7 @@ use std::path::Path;
 /// and another libm build on the device; the trees compare thresholds exactly).
 fn tolerance(model: &str) -> f64 {
     match model {
-        "gbdt" => 1e-6,
+        "gbdt" | "lgb500" => 1e-6,
         _ => 1e-4,
     }
 }
@@ -34,7 +34,7 @@ fn predictions(text: &str) -> Result<HashMap<String, Prediction>> {
         let Some(&model) = tokens.first() else {
             continue;
         };
-        if !["mlp", "knn", "gbdt", "attn"].contains(&model) {
+        if !["mlp", "knn", "gbdt", "attn", "lgb500"].contains(&model) {
             continue;
         }
         let k = key_len(model);

@@ -83,6 +83,7 @@ pub fn report(dir: &Path, output: &Path, parts: &[String]) -> Result<String> {
         "mlp_f32.bin",
         "mlp_f16.bin",
         "gbdt.bin",
+        "lgb500.bin",
         "attn_params.f32",
         "blob_x.f32",
     ] {

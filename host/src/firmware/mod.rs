@@ -1,7 +1,8 @@
 //! `edgeml export`: the host side of the firmware (`firmware/`). Trains the models the
 //! firmware embeds and writes them in the core's byte formats with the host's predictions
-//! (`--dir`), checks the firmware's QEMU output against those predictions (`--check`), and
-//! writes the footprint report (`--footprint`), optionally into README.md (`--readme`).
+//! (`--dir`), checks the firmware's QEMU output against those predictions (`--check`),
+//! writes the footprint report (`--footprint`), optionally into README.md (`--readme`), and
+//! times the import of the 500-tree LightGBM model (`--bench-import`).
 
 pub mod blobs;
 pub mod check;
@@ -9,6 +10,7 @@ pub mod check;
 pub mod dims;
 pub mod fashion;
 pub mod footprint;
+pub mod lgb500;
 pub mod models;
 pub mod readme;
 
@@ -34,6 +36,10 @@ pub struct ExportArgs {
     /// `<!-- footprint:end -->` in this file with the report.
     #[arg(long, value_name = "README", requires = "footprint")]
     pub readme: Option<PathBuf>,
+    /// Instead of exporting, time this many imports of the 500-tree LightGBM fixture
+    /// (text → core model → bytes) and print the fastest, median and slowest.
+    #[arg(long, value_name = "RUNS", conflicts_with_all = ["check", "footprint"])]
+    pub bench_import: Option<usize>,
     /// With --footprint: the firmware builds, as PART=ELF.
     #[arg(value_name = "PART=ELF", requires = "footprint")]
     pub parts: Vec<String>,
@@ -41,6 +47,9 @@ pub struct ExportArgs {
 
 /// Runs `edgeml export` with `args`, reading Fashion-MNIST where `data` says.
 pub fn run(args: &ExportArgs, data: &DataConfig) -> Result<()> {
+    if let Some(runs) = args.bench_import {
+        return lgb500::bench(runs);
+    }
     if let Some(output) = &args.check {
         return check::run(&args.dir, output);
     }

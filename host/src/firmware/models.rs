@@ -2,7 +2,7 @@
 //! host's predictions (from the written bytes, loaded back as the firmware loads them).
 
 use super::dims::*;
-use super::{blobs, fashion};
+use super::{blobs, fashion, lgb500};
 use crate::datasets::DataConfig;
 use anyhow::Result;
 use edgeml_core::attention::{AttentionSpec, EncoderBlock};
@@ -44,7 +44,8 @@ pub fn argmax(values: &[f32]) -> usize {
     best
 }
 
-fn line(out: &mut String, key: &str, class: usize, values: &[f32]) {
+/// Appends `key class v0 v1 …` to `out` (the firmware's output format).
+pub fn line(out: &mut String, key: &str, class: usize, values: &[f32]) {
     write!(out, "{key} {class}").unwrap();
     for v in values {
         write!(out, " {v}").unwrap();
@@ -84,6 +85,8 @@ pub fn export(data: &DataConfig, dir: &Path) -> Result<()> {
     write("attn_params.f32", &f32_bytes(&params))?;
     write("attn_x.f32", &f32_bytes(&input))?;
     attention_predictions(&params, &input, &mut expected)?;
+
+    lgb500::export(dir, &mut expected)?;
 
     write("expected.txt", expected.as_bytes())?;
     println!("exported the firmware models to {}", dir.display());

@@ -99,6 +99,56 @@ def export_mlp(xf, yf, fpick):
     write_case("torch_mlp", "torch_mlp.safetensors", "fashion.pixels.json", logits,
                logits.argmax(axis=1))
     print("torch_mlp", (OUT / "torch_mlp.safetensors").stat().st_size, "bytes")
+    export_mlp_bn(xf, yf, fpick)
+
+
+def export_mlp_bn(xf, yf, fpick):
+    """Two nn.Sequential MLPs with BatchNorm1d, trained in train mode (so the running statistics
+    move off 0/1) on 2000 Fashion-MNIST rows, saved in eval mode as safetensors with PyTorch's
+    logits on the committed `fashion.pixels.json` rows:
+    `torch_mlp_bn`: Linear → BatchNorm1d → ReLU on both hidden layers (784-32-16-10, ε 1e-5),
+    which maps onto the core's batch-norm path; `torch_mlp_bn_folded`: batch norm on the first
+    hidden layer only, ε 1e-3 (`edgeml.bn_eps` metadata), which the importer folds into that
+    Linear. The state dicts keep `num_batches_tracked` (int64), which the importer ignores.
+    Run alone: cd benches/peers && ../peers/.venv/bin/python -c
+    "import export_models as e; x, y = e.fashion(3000); e.export_mlp_bn(x, y, e.np.arange(2000, 2064))"
+    """
+    import torch
+    from safetensors.torch import save_file
+
+    nn = torch.nn
+    nets = {
+        "torch_mlp_bn": (nn.Sequential(nn.Linear(784, 32), nn.BatchNorm1d(32), nn.ReLU(),
+                                       nn.Linear(32, 16), nn.BatchNorm1d(16), nn.ReLU(),
+                                       nn.Linear(16, 10)), None),
+        "torch_mlp_bn_folded": (nn.Sequential(nn.Linear(784, 32), nn.BatchNorm1d(32, eps=1e-3),
+                                              nn.ReLU(), nn.Linear(32, 16), nn.ReLU(),
+                                              nn.Linear(16, 10)), "0.001"),
+    }
+    x, y = torch.from_numpy(xf[:2000]), torch.from_numpy(yf[:2000])
+    for name, (net, eps) in nets.items():
+        torch.manual_seed(2)
+        for m in net:
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+        opt = torch.optim.Adam(net.parameters(), 1e-2)
+        net.train()
+        for step in range(40):
+            batch = torch.randperm(2000)[:256]
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(x[batch]), y[batch]).backward()
+            opt.step()
+        net.eval()
+        metadata = {"edgeml.activations": "relu,relu,identity"}
+        if eps is not None:
+            metadata["edgeml.bn_eps"] = eps
+        file = f"{name}.safetensors"
+        save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(OUT / file),
+                  metadata=metadata)
+        with torch.no_grad():
+            logits = net(torch.from_numpy(xf[fpick])).double().numpy()
+        write_case(name, file, "fashion.pixels.json", logits, logits.argmax(axis=1))
+        print(name, (OUT / file).stat().st_size, "bytes")
 
 
 def main():
@@ -188,6 +238,7 @@ def main():
     m = lgb.train(dict(common, objective="regression", num_leaves=31), lgb.Dataset(xc, yc), 500)
     m.save_model(str(big))
     print(big, big.stat().st_size, "bytes")
+    export_lgb500(m, xc[pick])
 
 
 def with_nan(x, rate, seed):
@@ -254,6 +305,20 @@ def export_missing():
              "xgb_nan_regression.json")
     for f in ["lgb_nan_regression.txt", "xgb_nan_regression.json"]:
         print(f, (OUT / f).stat().st_size, "bytes")
+
+
+def export_lgb500(m, rows):
+    """The 500-tree LightGBM regression model `m` (31 leaves, California Housing) for the
+    firmware (`edgeml export`): `lgb_500.txt.gz` (gzip, no timestamp, so reruns give the same
+    bytes) and LightGBM's outputs on `california.inputs.json` (`rows`) in
+    `lgb_500.expected.json`."""
+    text = m.model_to_string().encode()
+    with open(OUT / "lgb_500.txt.gz", "wb") as f:
+        with gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=f, mtime=0) as g:
+            g.write(text)
+    margins = np.asarray(m.predict(rows, raw_score=True)).reshape(len(rows), -1)
+    write_case("lgb_500", "lgb_500.txt.gz", "california.inputs.json", margins, m.predict(rows))
+    print("lgb_500.txt.gz", (OUT / "lgb_500.txt.gz").stat().st_size, "bytes")
 
 
 if __name__ == "__main__":

@@ -76,3 +76,10 @@ target/release/edgeml --out report/trees_timing trees --regression-only --timing
 "$venv/bin/python" benches/peers/trees_peers.py --runs "$tree_runs" \
     --edgeml report/trees_timing/trees.json --json-out report/peer_trees.json \
     --out report/peers_trees.md >/dev/null
+
+# The seed's softmax-before-CrossEntropy model in PyTorch (20 epochs, PyTorch's default init):
+# its loss and test accuracy go beside `edgeml mlp`'s figures.softmax_before_ce.seed_variant.
+if [ "${1:-}" != "--quick" ]; then
+    "$venv/bin/python" benches/peers/torch_mlp.py --epochs 20 --softmax-before-ce \
+        --json-out report/peer_torch_mlp_softmax_ce.json >/dev/null
+fi

@@ -5,6 +5,9 @@ batch 64 reshuffled each epoch, SGD lr 0.01, nn.CrossEntropyLoss, one thread
 DataLoader, no transforms per sample): the timed loop is the same work edgeml's epoch does
 (shuffle, gather each minibatch, forward, loss, backward, update).
 
+With --softmax-before-ce the model ends in nn.Softmax as the seed's does (CrossEntropyLoss then
+applies log-softmax a second time), for the loss/accuracy of that variant beside `edgeml mlp`'s.
+
 Prints one JSON object (loss, seconds and test accuracy per epoch); with --edgeml
 report/mlp_timing/mlp.json also writes the side-by-side Markdown table with the ratio to --out.
 """
@@ -45,12 +48,15 @@ def load(folder, prefix):
     return (x - 0.5) / 0.5, torch.from_numpy(labels.astype(np.int64))
 
 
-def train(epochs, seed):
+def train(epochs, seed, softmax_before_ce=False):
     torch.manual_seed(seed)
     folder = data_dir()
     x_train, y_train = load(folder, "train")
     x_test, y_test = load(folder, "t10k")
-    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    layers = [nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)]
+    if softmax_before_ce:
+        layers.append(nn.Softmax(dim=1))
+    model = nn.Sequential(*layers)
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     n = x_train.shape[0]
@@ -74,6 +80,8 @@ def train(epochs, seed):
     return {
         "label": f"pytorch {torch.__version__}",
         "threads": torch.get_num_threads(),
+        "seed": seed,
+        "softmax_before_ce": softmax_before_ce,
         "train_rows": n,
         "loss_per_epoch": losses,
         "seconds_per_epoch": seconds,
@@ -117,12 +125,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--softmax-before-ce", action="store_true",
+                        help="the seed's model: nn.Softmax before CrossEntropyLoss")
     parser.add_argument("--edgeml", help="edgeml's mlp.json from `edgeml mlp --timing-only`")
     parser.add_argument("--json-out", help="also write the JSON here")
     parser.add_argument("--out", default="report/peers_mlp.md")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    peer = train(args.epochs, args.seed)
+    peer = train(args.epochs, args.seed, args.softmax_before_ce)
     text = json.dumps(peer, indent=2)
     print(text)
     if args.json_out:

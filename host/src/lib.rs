@@ -7,3 +7,4 @@ pub mod experiments;
 pub mod firmware;
 pub mod import;
 pub mod report;
+pub mod tune;

@@ -54,6 +54,13 @@ enum Command {
     Export(edgeml_host::firmware::ExportArgs),
     /// Convert LightGBM, XGBoost, scikit-learn trees or a PyTorch MLP to the core's formats.
     Import(edgeml_host::import::ImportArgs),
+    /// Hyperparameter search on Fashion-MNIST: TPE, random, Hyperband, the best-epoch workflow.
+    Tune(experiments::tune::TuneArgs),
+    /// Tuned MLP, boosted trees and k-NN and their ensembles (Fashion-MNIST, California).
+    Ensemble(experiments::tune::EnsembleArgs),
+    /// The seed's MLP trained on the GPU beside the CPU: loss curves and time per epoch.
+    #[cfg(feature = "gpu")]
+    GpuMlp(experiments::gpu_mlp::GpuMlpArgs),
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -85,6 +92,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Mlp(args) => vec![Box::new(mlp::MlpExperiment::new(args))],
         Command::Export(args) => return edgeml_host::firmware::run(&args, &ctx.data),
         Command::Import(args) => return edgeml_host::import::run(&args),
+        Command::Tune(args) => vec![Box::new(experiments::tune::TuneExperiment::new(args))],
+        Command::Ensemble(args) => {
+            vec![Box::new(experiments::tune::EnsembleExperiment::new(args))]
+        }
+        #[cfg(feature = "gpu")]
+        Command::GpuMlp(args) => vec![Box::new(experiments::gpu_mlp::GpuMlp::new(args))],
     };
     let outcomes = writer::run_all(&chosen, &ctx)?;
     eprintln!(

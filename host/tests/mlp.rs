@@ -1,8 +1,9 @@
 //! `edgeml mlp`: a quick run trains (the loss falls), writes every JSON key the README
-//! documents, and keeps the seed's softmax-before-CE variant above its analytic floor; early
+//! documents (the Adam run's per-seed accuracies with their mean and sample std), and keeps
+//! the seed's softmax-before-CE variant (both inits) above its analytic floor; early
 //! stopping restores the best epoch's weights; mixed precision trains like f32.
 
-use edgeml_core::nn::{Loss, Optimizer, TrainConfig};
+use edgeml_core::nn::{Loss, Optimizer, Schedule, TrainConfig};
 use edgeml_host::datasets::{self, DataConfig};
 use edgeml_host::experiments::mlp::{self, Examples, MlpArgs, MlpExperiment, Precision, RunSpec};
 use edgeml_host::experiments::{Experiment, RunContext};
@@ -76,6 +77,26 @@ fn quick_run_trains_and_writes_every_key() {
         assert!(!losses(curve).is_empty(), "{path}");
         assert!(curve["final_test_accuracy"].as_f64().is_some(), "{path}");
     }
+    for loss in losses(&f["softmax_before_ce"]["seed_variant_he_init"]) {
+        assert!(loss >= floor, "{loss} below the floor {floor}");
+    }
+    assert_eq!(f["softmax_before_ce"]["seed_variant_init"], "torch-default");
+    assert!(!losses(&f["softmax_before_ce"]["logits_torch_init"]).is_empty());
+    let adam = &f["adam"];
+    assert!(!losses(&adam["constant_lr"]).is_empty());
+    let per_seed: Vec<f64> = adam["final_test_accuracy_per_seed"]
+        .as_array()
+        .expect("per seed")
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(per_seed.len(), 3);
+    assert_eq!(adam["seeds"], serde_json::json!([42, 43, 44]));
+    let mean = per_seed.iter().sum::<f64>() / 3.0;
+    let var = per_seed.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / 2.0;
+    assert!((adam["final_test_accuracy_mean"].as_f64().unwrap() - mean).abs() < 1e-12);
+    assert!((adam["final_test_accuracy_std"].as_f64().unwrap() - var.sqrt()).abs() < 1e-12);
+    assert_eq!(adam["final_test_accuracy"].as_f64(), Some(per_seed[0]));
     assert!(f["timing"]["cpu_seconds_per_epoch"].as_f64().unwrap() > 0.0);
     assert!(f["early_stopping"]["best_epoch"].as_u64().unwrap() >= 1);
     for plot in &report.plots {
@@ -102,6 +123,8 @@ fn spec(precision: Precision, epochs: usize, patience: Option<usize>, lr: f32) -
         epochs,
         precision,
         patience,
+        schedule: Schedule::Constant,
+        init: None,
         seed: 9,
     }
 }
@@ -163,4 +186,40 @@ fn early_stopping_keeps_the_best_epochs_weights() {
         );
     }
     assert_eq!(run.final_accuracy, run.epochs[best - 1].test_accuracy);
+}
+
+/// The schedule reaches the trainer each epoch: cosine annealing over one epoch sets the rate
+/// to 0 from the second epoch on, so the weights, hence the test accuracy, stop changing.
+#[test]
+fn schedule_sets_each_epochs_learning_rate() {
+    let (train, test) = synthetic_examples();
+    let annealed = RunSpec {
+        schedule: Schedule::Cosine {
+            total: 1,
+            min_lr: 0.0,
+        },
+        init: Some(edgeml_core::nn::Init::TorchDefault),
+        ..spec(Precision::F32, 3, None, 0.1)
+    };
+    let run = mlp::train(&annealed, &train, &test, None, |_| {}).unwrap();
+    let accuracy: Vec<f64> = run.epochs.iter().map(|e| e.test_accuracy).collect();
+    assert_eq!(accuracy[1], accuracy[2], "{accuracy:?}");
+    let constant = mlp::train(
+        &RunSpec {
+            schedule: Schedule::Constant,
+            ..annealed
+        },
+        &train,
+        &test,
+        None,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(constant.epochs[0].test_accuracy, accuracy[0]);
+    assert!(
+        constant.losses()[2] < run.losses()[2],
+        "{:?} vs {:?}",
+        constant.losses(),
+        run.losses()
+    );
 }

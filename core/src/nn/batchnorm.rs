@@ -1,7 +1,7 @@
 //! Batch normalization over the rows of a `[rows × k]` minibatch: batch statistics while
 //! training (with running averages kept for inference), running statistics at inference.
 
-/// ε added to the variance.
+/// ε added to the variance (PyTorch's `BatchNorm1d` default).
 pub const EPS: f32 = 1e-5;
 /// Weight of the new batch statistic in the running averages.
 pub const MOMENTUM: f32 = 0.1;

@@ -38,12 +38,26 @@ impl<'w> Mlp<'w> {
     /// Draws every layer's weights with the rule suited to its activation ([`Init`]), and sets
     /// biases and β to 0, γ to 1, running means to 0 and running variances to 1.
     pub fn init(&mut self, rng: &mut Rng) {
+        self.init_layers(rng, None);
+    }
+
+    /// Like [`Mlp::init`] but with `rule` for every layer's weights and biases (e.g.
+    /// [`Init::TorchDefault`] to start where PyTorch's `nn.Linear` starts).
+    pub fn init_with(&mut self, rng: &mut Rng, rule: Init) {
+        self.init_layers(rng, Some(rule));
+    }
+
+    fn init_layers(&mut self, rng: &mut Rng, rule: Option<Init>) {
         let plans = plan(&self.topology, 0, false);
         self.buffer.fill(0.0);
         for p in plans.iter().take(self.topology.layers()) {
+            let layer_rule = rule.unwrap_or(Init::for_activation(p.activation));
             let w_len = p.inputs * p.outputs;
             if let Some(w) = self.buffer.get_mut(p.weights..p.weights + w_len) {
-                Init::for_activation(p.activation).fill(rng, w, p.inputs, p.outputs);
+                layer_rule.fill(rng, w, p.inputs, p.outputs);
+            }
+            if let Some(b) = self.buffer.get_mut(p.bias..p.bias + p.outputs) {
+                layer_rule.fill_bias(rng, b, p.inputs);
             }
             if p.batch_norm {
                 if let Some(g) = self.buffer.get_mut(p.gamma..p.gamma + p.outputs) {

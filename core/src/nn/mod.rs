@@ -37,6 +37,7 @@ pub mod topology;
 pub mod trainer;
 
 pub use activation::Activation;
+pub use batchnorm::EPS as BATCH_NORM_EPS;
 pub use init::Init;
 pub use loss::{Loss, Targets};
 pub use mlp::Mlp;

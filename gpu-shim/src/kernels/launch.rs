@@ -3,6 +3,7 @@
 //! readback) with upload, compute and readback timed separately.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
@@ -22,8 +23,8 @@ const KEEP_PER_SIZE: usize = 4;
 /// A compiled compute pipeline and its bind group layout.
 #[derive(Clone)]
 pub(crate) struct Kernel {
-    pipeline: wgpu::ComputePipeline,
-    layout: wgpu::BindGroupLayout,
+    pub(crate) pipeline: wgpu::ComputePipeline,
+    pub(crate) layout: wgpu::BindGroupLayout,
 }
 
 impl Kernel {
@@ -56,7 +57,7 @@ impl Kernel {
 
 /// What a pooled buffer is used for (part of the pool key).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Role {
+pub(crate) enum Role {
     /// Storage buffer, copyable both ways.
     Storage,
     /// Host-mappable buffer for readback.
@@ -84,17 +85,36 @@ impl Role {
 #[derive(Default)]
 pub(crate) struct BufferPool {
     free: Mutex<HashMap<(u64, Role), Vec<wgpu::Buffer>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// Counters of the buffer pool since the [`Gpu`] was created.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Requests served by a buffer returned earlier (no allocation).
+    pub hits: u64,
+    /// Requests that allocated a new device buffer.
+    pub misses: u64,
+    /// Buffers currently waiting for reuse.
+    pub pooled: usize,
 }
 
 impl BufferPool {
     /// A free buffer of `size` bytes and the given role, or a new one.
-    fn take(&self, device: &wgpu::Device, size: u64, role: Role) -> wgpu::Buffer {
+    pub(crate) fn take(&self, device: &wgpu::Device, size: u64, role: Role) -> wgpu::Buffer {
         let reused = self
             .free
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get_mut(&(size, role))
             .and_then(Vec::pop);
+        let counter = if reused.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         reused.unwrap_or_else(|| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("edgeml-gpu pooled"),
@@ -106,7 +126,7 @@ impl BufferPool {
     }
 
     /// Returns a buffer for reuse.
-    fn give(&self, buffer: wgpu::Buffer, role: Role) {
+    pub(crate) fn give(&self, buffer: wgpu::Buffer, role: Role) {
         let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
         let slot = free.entry((buffer.size(), role)).or_default();
         if slot.len() < KEEP_PER_SIZE {
@@ -130,6 +150,16 @@ impl Gpu {
     /// repeating a call with the same shapes leaves it unchanged).
     pub fn pooled_buffers(&self) -> usize {
         self.pool.len()
+    }
+
+    /// Hits, misses and buffers waiting in the reuse pool: a call repeated with the same
+    /// shapes adds hits only.
+    pub fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            hits: self.pool.hits.load(Ordering::Relaxed),
+            misses: self.pool.misses.load(Ordering::Relaxed),
+            pooled: self.pool.len(),
+        }
     }
 }
 
@@ -168,7 +198,7 @@ pub(crate) fn grid(gpu: &Gpu, count: usize) -> Result<[u32; 3], GpuError> {
 
 /// Bytes of an operand rounded up to a multiple of 4 (at least 4), checked against the
 /// adapter's buffer and binding limits.
-fn operand_bytes(len: u64, limits: &wgpu::Limits) -> Result<u64, GpuError> {
+pub(crate) fn operand_bytes(len: u64, limits: &wgpu::Limits) -> Result<u64, GpuError> {
     let count = usize::try_from(len.div_ceil(4)).map_err(|_| GpuError::TooLarge {
         what: "operand",
         needed: len,

@@ -41,9 +41,12 @@ pub trait Experiment {
 
 pub mod attention;
 pub mod bench;
+#[cfg(feature = "gpu")]
+pub mod gpu_mlp;
 pub mod knn_lab;
 pub mod mlp;
 pub mod trees;
+pub mod tune;
 
 /// Every registered experiment, in the order `edgeml reproduce` runs them, with default
 /// options (each reads `RunContext::quick` for its smaller sizes).
@@ -56,5 +59,7 @@ pub fn registry() -> Vec<Box<dyn Experiment>> {
         Box::new(attention::AttentionExperiment::new(
             attention::AttentionArgs::default(),
         )),
+        Box::new(tune::TuneExperiment::new(tune::TuneArgs::default())),
+        Box::new(tune::EnsembleExperiment::new(tune::EnsembleArgs::default())),
     ]
 }

@@ -1,12 +1,18 @@
-//! PyTorch MLP weights from a safetensors file (an `nn.Sequential` of `Linear` layers and
-//! activations) into the core's [`Mlp`] format.
+//! PyTorch MLP weights from a safetensors file (an `nn.Sequential` of `Linear` layers,
+//! `BatchNorm1d` layers and activations) into the core's [`Mlp`] format.
 //!
 //! The file is an 8-byte little-endian header length, a JSON header naming each tensor's
-//! `dtype`, `shape` and `data_offsets`, then the raw little-endian data. Every `<i>.weight`
-//! (`[out × in]`, F32) with its `<i>.bias` (`[out]`) is one dense layer, in increasing `<i>`;
-//! the core stores `W` as `[in × out]`, so weights are transposed. Activations (one per
-//! layer, `identity|relu|sigmoid|tanh|gelu`) come from the command line or from the
-//! `edgeml.activations` metadata entry (comma-separated).
+//! `dtype`, `shape` and `data_offsets`, then the raw little-endian data. Modules are the key
+//! prefixes before `.weight` / `.running_mean` / `.running_var`, in increasing index (the last
+//! `.`-separated part of the prefix). A module with running statistics or a 1-D `weight` is a
+//! `BatchNorm1d` (module `batchnorm`); any other `<i>.weight` (`[out × in]`, F32) with its
+//! `<i>.bias` (`[out]`) is one dense layer; the core stores `W` as `[in × out]`, so weights are
+//! transposed. Activations (one per dense layer, applied after its batch norm,
+//! `identity|relu|sigmoid|tanh|gelu`) come from the command line or from the
+//! `edgeml.activations` metadata entry (comma-separated); the batch-norm ε from the
+//! `edgeml.bn_eps` metadata entry (PyTorch's default 1e-5 when absent).
+
+mod batchnorm;
 
 use std::path::Path;
 
@@ -14,13 +20,16 @@ use edgeml_core::nn::{Activation, Dtype, Mlp, Topology};
 use serde_json::Value;
 
 use super::{error, ImportError};
+use batchnorm::BatchNorm;
 
 /// An imported MLP: its topology and its model buffer ([`Topology::model_len`] `f32`s).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ImportedMlp {
     /// Layer sizes and activations.
     pub topology: Topology,
-    /// Weights (`[in × out]` row-major) then biases, layer after layer.
+    /// The model buffer: weights (`[in × out]` row-major) then biases (then γ and β with
+    /// batch norm on the core's path), layer after layer; then the batch-norm running means
+    /// and variances.
     pub params: Vec<f32>,
 }
 
@@ -48,8 +57,28 @@ pub fn activation(name: &str) -> Option<Activation> {
     })
 }
 
+/// One dense layer read from the file: `W` as `[in × out]`, the bias, and the batch norm
+/// that follows it, if any.
+struct Dense {
+    inputs: usize,
+    outputs: usize,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    batch_norm: Option<BatchNorm>,
+}
+
+/// What a module of the `nn.Sequential` is, judged from the header alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Linear,
+    BatchNorm,
+}
+
 /// Parses safetensors `bytes` (`file` names it in errors); `activations`, when given,
-/// overrides the file's `edgeml.activations` metadata.
+/// overrides the file's `edgeml.activations` metadata. Batch norm after every hidden dense
+/// layer (and none after the output layer) with ε equal to the core's maps onto the core's
+/// batch-norm inference path; any other placement or ε is folded into the preceding dense
+/// layer (`W·s`, `(b − μ)·s + β` with `s = γ/√(σ² + ε)`, computed in f64).
 pub fn parse(
     file: &Path,
     bytes: &[u8],
@@ -77,19 +106,85 @@ pub fn parse(
     let map = header
         .as_object()
         .ok_or_else(|| error(file, "header", "not a JSON object"))?;
-    let mut layers: Vec<(u64, String)> = map
-        .keys()
-        .filter_map(|k| {
-            let prefix = k.strip_suffix(".weight")?;
-            let index = prefix.rsplit('.').next()?.parse().ok()?;
-            Some((index, prefix.to_string()))
-        })
-        .collect();
-    layers.sort();
-    if layers.is_empty() {
+    let modules = modules(map);
+    let linear_count = modules.iter().filter(|m| m.2 == Kind::Linear).count();
+    if linear_count == 0 {
         return Err(error(file, "header", "no `<i>.weight` tensors"));
     }
-    let acts_text = match activations {
+    let acts = parse_activations(file, &header, activations, linear_count)?;
+    let eps = batchnorm::eps(file, &header)?;
+    let mut layers: Vec<Dense> = Vec::new();
+    let mut previous: Option<u64> = None;
+    for (index, prefix, kind) in &modules {
+        match kind {
+            Kind::Linear => {
+                let inputs = layers.last().map(|l| l.outputs);
+                layers.push(dense(file, map, data, prefix, inputs)?);
+            }
+            Kind::BatchNorm => {
+                let last = layers.last_mut().filter(|l| {
+                    l.batch_norm.is_none()
+                        && previous.and_then(|p| p.checked_add(1)) == Some(*index)
+                });
+                let Some(last) = last else {
+                    return Err(error(
+                        file,
+                        format!("key `{prefix}.running_mean`"),
+                        "BatchNorm1d must directly follow a Linear layer \
+                         (Linear → BatchNorm1d → activation)",
+                    ));
+                };
+                last.batch_norm =
+                    Some(BatchNorm::read(file, map, data, prefix, last.outputs, eps)?);
+            }
+        }
+        previous = Some(*index);
+    }
+    assemble(file, layers, &acts)
+}
+
+/// `(index, prefix, kind)` of every module with parameters, in increasing index.
+fn modules(map: &serde_json::Map<String, Value>) -> Vec<(u64, String, Kind)> {
+    let mut found: Vec<(u64, String, Kind)> = Vec::new();
+    for key in map.keys() {
+        let Some(prefix) = [".weight", ".running_mean", ".running_var"]
+            .iter()
+            .find_map(|suffix| key.strip_suffix(suffix))
+        else {
+            continue;
+        };
+        let Some(index) = prefix.rsplit('.').next().and_then(|i| i.parse().ok()) else {
+            continue;
+        };
+        if found.iter().any(|(_, p, _)| p == prefix) {
+            continue;
+        }
+        let one_d = map
+            .get(&format!("{prefix}.weight"))
+            .and_then(|t| t.get("shape"))
+            .and_then(Value::as_array)
+            .is_some_and(|shape| shape.len() == 1);
+        let stats = map.contains_key(&format!("{prefix}.running_mean"))
+            || map.contains_key(&format!("{prefix}.running_var"));
+        let kind = if one_d || stats {
+            Kind::BatchNorm
+        } else {
+            Kind::Linear
+        };
+        found.push((index, prefix.to_string(), kind));
+    }
+    found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    found
+}
+
+/// The activation of each of `layers` dense layers, from `given` or the metadata.
+fn parse_activations(
+    file: &Path,
+    header: &Value,
+    given: Option<&str>,
+    layers: usize,
+) -> Result<Vec<Activation>, ImportError> {
+    let acts_text = match given {
         Some(a) => a.to_string(),
         None => header
             .pointer("/__metadata__/edgeml.activations")
@@ -110,70 +205,108 @@ pub fn parse(
                 .ok_or_else(|| error(file, "activations", format!("unknown activation `{a}`")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if acts.len() != layers.len() {
+    if acts.len() != layers {
         return Err(error(
             file,
             "activations",
-            format!("{} activations for {} layers", acts.len(), layers.len()),
+            format!("{} activations for {} layers", acts.len(), layers),
         ));
     }
-    let mut sizes = Vec::new();
-    let mut weights = Vec::new();
-    for (_, prefix) in &layers {
-        let wkey = format!("{prefix}.weight");
-        let (shape, w) = tensor(file, map, data, &wkey)?;
-        let [out, inp] = shape[..] else {
-            return Err(error(
-                file,
-                format!("key `{wkey}`"),
-                format!("shape {shape:?} is not 2-D"),
-            ));
-        };
-        match sizes.last() {
-            None => sizes.push(inp),
-            Some(&prev) if prev == inp => {}
-            Some(&prev) => {
-                return Err(error(
-                    file,
-                    format!("key `{wkey}`"),
-                    format!("shape mismatch: {inp} inputs after a layer of {prev} outputs"),
-                ))
-            }
-        }
-        sizes.push(out);
-        let bkey = format!("{prefix}.bias");
-        let (bshape, b) = tensor(file, map, data, &bkey)?;
-        if bshape != [out] {
-            return Err(error(
-                file,
-                format!("key `{bkey}`"),
-                format!("shape mismatch: {bshape:?}, expected [{out}]"),
-            ));
-        }
-        let mut t = vec![0f32; inp * out];
-        for (o, row) in w.chunks_exact(inp).enumerate() {
-            for (i, &v) in row.iter().enumerate() {
-                if let Some(dst) = t.get_mut(i * out + o) {
-                    *dst = v;
-                }
-            }
-        }
-        weights.extend(t);
-        weights.extend(b);
+    Ok(acts)
+}
+
+/// Reads dense layer `prefix` (`inputs`: the previous layer's outputs, if any).
+fn dense(
+    file: &Path,
+    map: &serde_json::Map<String, Value>,
+    data: &[u8],
+    prefix: &str,
+    inputs: Option<usize>,
+) -> Result<Dense, ImportError> {
+    let wkey = format!("{prefix}.weight");
+    let (shape, w) = tensor(file, map, data, &wkey)?;
+    let [out, inp] = shape[..] else {
+        return Err(error(
+            file,
+            format!("key `{wkey}`"),
+            format!("shape {shape:?} is not 2-D"),
+        ));
+    };
+    if let Some(prev) = inputs.filter(|&prev| prev != inp) {
+        return Err(error(
+            file,
+            format!("key `{wkey}`"),
+            format!("shape mismatch: {inp} inputs after a layer of {prev} outputs"),
+        ));
     }
-    let topology = Topology::new(&sizes, &acts)
+    let bkey = format!("{prefix}.bias");
+    let (bshape, bias) = tensor(file, map, data, &bkey)?;
+    if bshape != [out] {
+        return Err(error(
+            file,
+            format!("key `{bkey}`"),
+            format!("shape mismatch: {bshape:?}, expected [{out}]"),
+        ));
+    }
+    let mut weights = vec![0f32; inp * out];
+    for (o, row) in w.chunks_exact(inp.max(1)).enumerate() {
+        for (i, &v) in row.iter().enumerate() {
+            if let Some(dst) = weights.get_mut(i * out + o) {
+                *dst = v;
+            }
+        }
+    }
+    Ok(Dense {
+        inputs: inp,
+        outputs: out,
+        weights,
+        bias,
+        batch_norm: None,
+    })
+}
+
+/// The core model of `layers`: batch norm on the core's path when it sits on exactly the
+/// hidden layers with the core's ε, folded into the dense layers otherwise.
+fn assemble(
+    file: &Path,
+    layers: Vec<Dense>,
+    acts: &[Activation],
+) -> Result<ImportedMlp, ImportError> {
+    let mut sizes = vec![layers.first().map_or(0, |l| l.inputs)];
+    sizes.extend(layers.iter().map(|l| l.outputs));
+    let core_path = batchnorm::fits_core(&layers);
+    let topology = Topology::new(&sizes, acts)
+        .and_then(|t| t.with_batch_norm(core_path))
         .map_err(|e| error(file, "header", format!("not a valid core topology: {e}")))?;
-    if weights.len() != topology.model_len() {
+    let mut params = Vec::with_capacity(topology.model_len());
+    let mut running = Vec::new();
+    for mut layer in layers {
+        match layer.batch_norm.take() {
+            Some(bn) if core_path => {
+                params.extend(&layer.weights);
+                params.extend(&layer.bias);
+                bn.push_core(&mut params, &mut running);
+            }
+            Some(bn) => {
+                bn.fold(&mut layer.weights, &mut layer.bias);
+                params.extend(&layer.weights);
+                params.extend(&layer.bias);
+            }
+            None => {
+                params.extend(&layer.weights);
+                params.extend(&layer.bias);
+            }
+        }
+    }
+    params.extend(running);
+    if params.len() != topology.model_len() {
         return Err(error(
             file,
             "header",
             "parameter count disagrees with the topology",
         ));
     }
-    Ok(ImportedMlp {
-        topology,
-        params: weights,
-    })
+    Ok(ImportedMlp { topology, params })
 }
 
 /// The shape and `f32` values of tensor `key`.

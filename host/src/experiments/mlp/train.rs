@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use edgeml_core::kernels::Dispatch;
-use edgeml_core::nn::{self, Activation, LossScaler, Mlp, Targets, Topology, TrainConfig};
+use edgeml_core::nn::{
+    self, Activation, Init, LossScaler, Mlp, Schedule, Targets, Topology, TrainConfig,
+};
 use edgeml_core::rng::Rng;
 use half::{bf16, f16};
 use ndarray::s;
@@ -97,6 +99,10 @@ pub struct RunSpec {
     /// Stop when the validation loss has not improved for this many epochs (needs
     /// validation data).
     pub patience: Option<usize>,
+    /// Learning rate per epoch from the optimizer's rate ([`Schedule::Constant`]: fixed).
+    pub schedule: Schedule,
+    /// Initialization of every layer (`None`: the core's per-activation rule, He for ReLU).
+    pub init: Option<Init>,
     /// Seed of the initialization and of the shuffling.
     pub seed: u64,
 }
@@ -225,12 +231,18 @@ pub fn train(
     let topo = topology(&sizes)?;
     let config = spec.config;
     let slots = config.optimizer.state_slots();
-    let mut workspace = vec![0.0f32; nn::workspace_len(&sizes, false, config.batch, slots, false)];
+    let dropout = config.dropout > 0.0;
+    let mut workspace =
+        vec![0.0f32; nn::workspace_len(&sizes, false, config.batch, slots, dropout)];
     let workspace_bytes = workspace.len() * 4;
     let (mut mlp, mut trainer) =
         nn::split_workspace(topo, config, &mut workspace).context("splitting the workspace")?;
     let mut rng = Rng::new(spec.seed);
-    mlp.init(&mut rng);
+    match spec.init {
+        Some(rule) => mlp.init_with(&mut rng, rule),
+        None => mlp.init(&mut rng),
+    }
+    let base_lr = config.optimizer.learning_rate();
     let half_len = nn::half_len(&sizes, false, config.batch);
     let mut half = match spec.precision {
         Precision::F32 => Half::None,
@@ -253,7 +265,9 @@ pub fn train(
     let mut by = vec![0u32; config.batch];
     let mut epochs = Vec::new();
     let mut best: Option<(usize, f64, Vec<f32>)> = None;
-    for _ in 0..spec.epochs {
+    for index in 0..spec.epochs {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        trainer.set_learning_rate(spec.schedule.learning_rate(base_lr, index)?)?;
         let start = Instant::now();
         rng.shuffle(&mut order);
         let (mut total, mut batches, mut skipped) = (0.0f64, 0usize, 0usize);

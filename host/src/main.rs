@@ -39,7 +39,7 @@ enum Command {
     },
     /// Run every experiment in order and write the full report.
     Reproduce,
-    /// Kernel benchmarks (gemm, dot, softmax) per kernel variant.
+    /// Kernel benchmarks per variant (gemm, dot, softmax), and scalar / SIMD / GPU side by side.
     Bench(bench::BenchArgs),
     /// The FMML k-NN lab on California Housing, seed-exact, with its exercises and timings.
     KnnLab(knn_lab::KnnLabArgs),
@@ -56,7 +56,7 @@ enum Command {
     Import(edgeml_host::import::ImportArgs),
     /// Hyperparameter search on Fashion-MNIST: TPE, random, Hyperband, the best-epoch workflow.
     Tune(experiments::tune::TuneArgs),
-    /// Tuned MLP, boosted trees and k-NN and their ensembles (Fashion-MNIST, California).
+    /// Tuned MLP, boosted trees and k-NN (plus a tiny ViT on Fashion-MNIST) and their ensembles.
     Ensemble(experiments::tune::EnsembleArgs),
     /// The seed's MLP trained on the GPU beside the CPU: loss curves and time per epoch.
     #[cfg(feature = "gpu")]

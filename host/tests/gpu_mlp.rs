@@ -33,6 +33,7 @@ fn quick_run_matches_cpu_and_writes_every_key() {
     let report = GpuMlp::new(args).run(&ctx).unwrap();
     let f = &report.figures;
     assert_eq!(f["synthetic"], true);
+    assert_eq!(f["available"], true);
     for key in [
         "adapter",
         "software_adapter",

@@ -548,7 +548,33 @@ fn quick_experiments_write_their_figures_and_plots() {
     let ensemble = EnsembleExperiment::new(EnsembleArgs::default())
         .run(&ctx)
         .unwrap();
-    for data in ["fashion_mnist", "california"] {
+    for (data, expected) in [
+        (
+            "fashion_mnist",
+            ["MLP", "boosted trees", "k-NN", "ViT"].as_slice(),
+        ),
+        ("california", ["MLP", "boosted trees", "k-NN"].as_slice()),
+    ] {
+        let members = ensemble.figures[data]["members"].as_array().unwrap();
+        let names: Vec<&str> = members
+            .iter()
+            .map(|m| m["model"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, expected, "{data} members");
+        let weights = ensemble.figures[data]["weighted"]["weights"]
+            .as_array()
+            .unwrap();
+        assert_eq!(
+            weights.len(),
+            expected.len(),
+            "{data}: one weight per member"
+        );
+        if data == "fashion_mnist" {
+            for m in members {
+                let accuracy = m["test"].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&accuracy), "{m}");
+            }
+        }
         let weighted = &ensemble.figures[data]["weighted"];
         let equal = &ensemble.figures[data]["equal_weight"];
         let (w, e) = (

@@ -19,6 +19,9 @@ use serde_json::{json, Value};
 use super::{Experiment, ExperimentReport, RunContext};
 use crate::cpu;
 
+#[cfg(feature = "gpu")]
+mod gpu;
+
 /// Options of `edgeml bench`.
 #[derive(Args, Clone, Debug, Default)]
 pub struct BenchArgs {
@@ -306,6 +309,18 @@ impl Experiment for Bench {
         }
         progress.finish_and_clear();
 
+        #[cfg(feature = "gpu")]
+        let gpu_section = gpu::run(
+            &ctx.out_dir,
+            ctx.quick,
+            &sizes,
+            min_time,
+            selected,
+            &mut rng,
+        )?;
+        #[cfg(not(feature = "gpu"))]
+        let gpu_section = without_gpu();
+
         let speedup = speedup_over_reference(&gemm_table);
         let plot = "bench_gemm.png";
         plot_gemm(&ctx.out_dir.join(plot), &gemm_table)?;
@@ -341,6 +356,7 @@ impl Experiment for Bench {
             &softmax_table,
             &softmax_widths,
         ));
+        markdown.push_str(&gpu_section.markdown);
 
         let figures = json!({
             "cpu": cpu::model_name(),
@@ -352,13 +368,38 @@ impl Experiment for Bench {
             "gemm_speedup_vs_reference": table_json(&speedup),
             "dot_gflops": table_json(&dot_table),
             "softmax_ns_per_row": table_json(&softmax_table),
+            "gpu": gpu_section.figures,
         });
+        let mut plots = vec![plot.into()];
+        plots.extend(gpu_section.plots.iter().map(Into::into));
         Ok(ExperimentReport {
             markdown,
             figures,
-            plots: vec![plot.into()],
+            plots,
             data_source: "random matrices (no dataset needed)".into(),
         })
+    }
+}
+
+/// What the GPU part adds to the bench's report.
+struct GpuSection {
+    /// Markdown: the adapter line and, with an adapter, the table and plot links.
+    markdown: String,
+    /// The `gpu` object of `report/bench.json`.
+    figures: Value,
+    /// Plot files written into the report folder.
+    plots: Vec<String>,
+}
+
+/// The GPU section of a host built without the `gpu` feature.
+#[cfg(not(feature = "gpu"))]
+fn without_gpu() -> GpuSection {
+    let reason = "this edgeml was built without the `gpu` feature";
+    eprintln!("no GPU adapter: {reason}; GPU columns skipped");
+    GpuSection {
+        markdown: format!("**GPU:** none — {reason}; GPU columns skipped.\n\n"),
+        figures: json!({ "available": false, "reason": reason }),
+        plots: Vec::new(),
     }
 }
 

@@ -9,7 +9,7 @@ use clap::Args;
 use edgeml_core::nn::{inference_scratch_len, Topology};
 use edgeml_core::nn::{split_workspace, Activation, Loss, Optimizer, Targets, TrainConfig};
 use edgeml_core::rng::Rng;
-use edgeml_gpu::{Gpu, GpuTrainer};
+use edgeml_gpu::{Gpu, GpuError, GpuTrainer};
 use serde_json::json;
 
 use crate::cpu;
@@ -70,6 +70,17 @@ fn examples(data: &Dataset, rows: usize) -> Result<(Vec<f32>, Vec<u32>)> {
         .collect();
     let y = labels.iter().take(rows).map(|&l| u32::from(l)).collect();
     Ok((x, y))
+}
+
+/// The report of a run that found no GPU adapter: one line saying why, `available: false`.
+fn skipped(error: &GpuError) -> ExperimentReport {
+    eprintln!("no GPU adapter: {error}; gpu-mlp skipped");
+    ExperimentReport {
+        markdown: format!("Skipped — no GPU adapter: {error}.\n"),
+        figures: json!({ "available": false, "reason": error.to_string() }),
+        plots: Vec::new(),
+        data_source: "none (skipped)".into(),
+    }
 }
 
 /// Per-epoch results of one path.
@@ -140,7 +151,11 @@ impl Experiment for GpuMlp {
             .args
             .rows
             .unwrap_or(if ctx.quick { 2_000 } else { 60_000 });
-        let gpu = Gpu::new().context("edgeml gpu-mlp needs a GPU adapter")?;
+        let gpu = match Gpu::new() {
+            Ok(gpu) => gpu,
+            Err(e @ GpuError::NoAdapter { .. }) => return Ok(skipped(&e)),
+            Err(e) => return Err(e).context("edgeml gpu-mlp needs a GPU adapter"),
+        };
         let adapter = gpu.adapter_info().clone();
         let split = datasets::load_fashion_mnist_or_synthetic(&ctx.data, rows, 1000, ctx.seed)?;
         let (x, y) = examples(&split.train, rows)?;
@@ -258,6 +273,7 @@ impl Experiment for GpuMlp {
             plot.display()
         );
         let figures = json!({
+            "available": true,
             "adapter": adapter.to_string(),
             "software_adapter": adapter.is_software(),
             "isa": dispatch.isa().name(),

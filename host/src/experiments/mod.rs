@@ -51,7 +51,7 @@ pub mod tune;
 /// Every registered experiment, in the order `edgeml reproduce` runs them, with default
 /// options (each reads `RunContext::quick` for its smaller sizes).
 pub fn registry() -> Vec<Box<dyn Experiment>> {
-    vec![
+    let mut experiments: Vec<Box<dyn Experiment>> = vec![
         Box::new(bench::Bench::new(bench::BenchArgs::default())),
         Box::new(knn_lab::KnnLab::new(knn_lab::KnnLabArgs::default())),
         Box::new(trees::Trees::new(trees::TreesArgs::default())),
@@ -61,5 +61,25 @@ pub fn registry() -> Vec<Box<dyn Experiment>> {
         )),
         Box::new(tune::TuneExperiment::new(tune::TuneArgs::default())),
         Box::new(tune::EnsembleExperiment::new(tune::EnsembleArgs::default())),
-    ]
+    ];
+    experiments.extend(gpu_experiments());
+    experiments
+}
+
+/// The experiments that need the `gpu` feature, in `edgeml reproduce`'s order; each reports a
+/// missing adapter instead of failing. `gpu-mlp` runs 2 epochs (≈ 45 s on lavapipe, where one
+/// GPU epoch of 60 000 rows takes ≈ 12–22 s) instead of its default 3.
+#[cfg(feature = "gpu")]
+fn gpu_experiments() -> Vec<Box<dyn Experiment>> {
+    let args = gpu_mlp::GpuMlpArgs {
+        epochs: Some(2),
+        rows: None,
+    };
+    vec![Box::new(gpu_mlp::GpuMlp::new(args))]
+}
+
+/// None: this build has no `gpu` feature.
+#[cfg(not(feature = "gpu"))]
+fn gpu_experiments() -> Vec<Box<dyn Experiment>> {
+    Vec::new()
 }

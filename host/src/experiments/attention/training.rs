@@ -102,6 +102,19 @@ pub fn train_vit(
     rng: &mut Rng,
     progress: &ProgressBar,
 ) -> Result<Trained> {
+    fit_vit(vit, dispatch, train, test, schedule, rng, progress).map(|(run, _)| run)
+}
+
+/// As [`train_vit`], also returning the trained parameters ([`Vit::param_len`] values).
+pub fn fit_vit(
+    vit: &Vit,
+    dispatch: Dispatch,
+    train: &Images,
+    test: &Images,
+    schedule: Schedule,
+    rng: &mut Rng,
+    progress: &ProgressBar,
+) -> Result<(Trained, Vec<f32>)> {
     ensure!(!train.is_empty() && !test.is_empty(), "no images");
     let mut params = vit.init(rng)?;
     let mut grads = vec![0.0f32; params.len()];
@@ -153,11 +166,12 @@ pub fn train_vit(
             test_accuracy: correct as f64 / test.len() as f64,
         });
     }
-    Ok(Trained {
+    let run = Trained {
         params: vit.param_len(),
         curve,
         train_seconds: seconds,
-    })
+    };
+    Ok((run, params))
 }
 
 /// Sizes of the MLP baseline: 784 → `hidden` (ReLU) → 10.

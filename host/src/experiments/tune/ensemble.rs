@@ -1,6 +1,7 @@
 //! Tuned model families and their ensembles (`edgeml ensemble`): the same tuner (TPE) picks
-//! an MLP, boosted trees and k-NN on Fashion-MNIST (classification, averaged probabilities)
-//! and on California Housing (regression, averaged values); the members are combined with
+//! an MLP, boosted trees and k-NN on Fashion-MNIST (classification, averaged probabilities,
+//! with the tiny vision transformer as a fourth, untuned member) and on California Housing
+//! (regression, averaged values); the members are combined with
 //! equal weights and with weights chosen on validation data, and everything is scored once on
 //! the test rows.
 
@@ -18,9 +19,12 @@ use super::mlp::{train, train_regressor, MlpSpec};
 use super::models::{fit_boosted, knn_predict, Table as Rows, Task};
 use super::search::{tpe_for, with_dropout};
 use crate::cpu;
+use crate::experiments::attention::training::{fit_vit, Images, Schedule};
+use crate::experiments::attention::vit::{Vit, VitShape, PIXELS};
 use crate::experiments::{Experiment, ExperimentReport, RunContext};
 use crate::report::format::fixed;
 use crate::report::plot::{bar_plot, BarSeries};
+use crate::report::progress;
 use crate::report::table::Table;
 use crate::tune::ensemble::{blend, equal_weights, optimize_weights, Metric};
 use crate::tune::{Config, Measurement, Objective, Sampling, Search, Space, Strategy, Value};
@@ -311,6 +315,101 @@ fn knn_member(d: &Splits, trials: usize, seed: u64) -> Result<Member> {
     })
 }
 
+/// The fixed (untuned) configuration of the tiny vision transformer member.
+#[derive(Clone, Copy, Debug)]
+struct VitPlan {
+    shape: VitShape,
+    schedule: Schedule,
+}
+
+impl VitPlan {
+    /// d = 32, 4 heads, d_ff = 64, 12 epochs of batch 32 at peak lr 3e-3 (cosine decay);
+    /// with `quick`, d = 16, 2 heads, d_ff = 32, 1 epoch.
+    fn new(quick: bool) -> VitPlan {
+        let (d_model, heads, epochs) = if quick { (16, 2, 1) } else { (32, 4, 12) };
+        VitPlan {
+            shape: VitShape {
+                d_model,
+                heads,
+                d_ff: 2 * d_model,
+                classes: 10,
+            },
+            schedule: Schedule {
+                epochs,
+                batch: 32,
+                lr: 3e-3,
+            },
+        }
+    }
+
+    fn config(&self) -> Config {
+        let int = |v: usize| Value::Int(i64::try_from(v).unwrap_or(i64::MAX));
+        Config::from([
+            ("d_model".to_string(), int(self.shape.d_model)),
+            ("heads".to_string(), int(self.shape.heads)),
+            ("d_ff".to_string(), int(self.shape.d_ff)),
+            ("epochs".to_string(), int(self.schedule.epochs)),
+            ("batch".to_string(), int(self.schedule.batch)),
+            ("lr".to_string(), Value::Float(f64::from(self.schedule.lr))),
+        ])
+    }
+}
+
+/// Full images with pixels back in [0, 1] (the MLP features are scaled to [-1, 1]).
+fn vit_images(x: &[f32], y: &[f32]) -> Images {
+    Images {
+        pixels: x.iter().map(|&v| v * 0.5 + 0.5).collect(),
+        labels: y.iter().map(|&v| v as u32).collect(),
+    }
+}
+
+/// Softmax of the ViT's logits, `rows × classes`, for every image of `images`.
+fn vit_probabilities(
+    vit: &Vit,
+    params: &[f32],
+    images: &Images,
+    dispatch: Dispatch,
+) -> Result<Vec<f64>> {
+    let mut scratch = vit.scratch();
+    let mut out = Vec::with_capacity(images.len() * vit.shape().classes);
+    for image in images.pixels.chunks_exact(PIXELS) {
+        let logits = vit.logits(dispatch, params, image, &mut scratch)?;
+        let top = logits
+            .iter()
+            .fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
+        let start = out.len();
+        out.extend(logits.iter().map(|&v| (f64::from(v) - top).exp()));
+        let sum: f64 = out[start..].iter().sum();
+        out[start..].iter_mut().for_each(|p| *p /= sum);
+    }
+    Ok(out)
+}
+
+/// The tiny vision transformer of `edgeml attention`, trained with its trainer on the full
+/// 28 × 28 training images in the fixed configuration `plan` (no search).
+fn vit_member(d: &Splits, plan: VitPlan, seed: u64, dispatch: Dispatch) -> Result<Member> {
+    let [train, validation, test] = [0, 1, 2].map(|p| vit_images(&d.x[p], &d.y[p]));
+    let vit = Vit::new(plan.shape)?;
+    let bar = progress::bar((plan.schedule.epochs * train.len()) as u64, "ensemble vit");
+    let (_, params) = fit_vit(
+        &vit,
+        dispatch,
+        &train,
+        &validation,
+        plan.schedule,
+        &mut Rng::new(seed),
+        &bar,
+    )
+    .context("training the vision transformer member")?;
+    bar.finish_and_clear();
+    Ok(Member {
+        name: "ViT",
+        config: plan.config(),
+        validation: vit_probabilities(&vit, &params, &validation, dispatch)?,
+        test: vit_probabilities(&vit, &params, &test, dispatch)?,
+    })
+}
+
 /// Figures of the ensembles on one dataset.
 struct Outcome {
     dataset: &'static str,
@@ -410,17 +509,17 @@ fn render(o: &Outcome, task: Task, rows: [usize; 3]) -> String {
     };
     let verdict = if objective.better(chosen, *best_test) {
         format!(
-            "The validation-weighted ensemble beats the best single member ({best_name}, picked on validation) \
-             on the test rows by {margin}."
+            "The validation-weighted ensemble beats the best single member ({best_name}, picked \
+             on validation) on the test rows by {margin}."
         )
     } else {
         format!(
-            "The validation-weighted ensemble does not beat the best single member ({best_name}, picked on validation) on \
-             the test rows: it falls short by {margin}. Averaging helps when members are about \
-             equally good and err on different rows; here the weaker members are far enough \
-             behind that mixing them in adds more of their errors than it removes of the best \
-             member's, and the validation-chosen weights, fitted on {} rows, carry their own \
-             noise to the test set.",
+            "The validation-weighted ensemble does not beat the best single member ({best_name}, \
+             picked on validation) on the test rows: it falls short by {margin}. Averaging \
+             helps when members are about equally good and err on different rows; here the \
+             weaker members are far enough behind that mixing them in adds more of their errors \
+             than it removes of the best member's, and the validation-chosen weights, fitted \
+             on {} rows, carry their own noise to the test set.",
             rows[1]
         )
     };
@@ -463,6 +562,7 @@ impl Experiment for EnsembleExperiment {
         let trials = pick(self.args.trials, 10, 4);
         let epochs = if quick { 3 } else { 12 };
         let dispatch = cpu::selected_dispatch()?;
+        let vit_plan = VitPlan::new(quick);
         let f = fashion(
             &ctx.data,
             pick(self.args.train_rows, 5000, 600),
@@ -498,9 +598,13 @@ impl Experiment for EnsembleExperiment {
              weights or with weights chosen on the validation rows (random search over the \
              simplex, then pairwise refinement). Fashion-MNIST: documented subsets of {} \
              (trees and k-NN see 2 × 2-pooled 14 × 14 images; the MLP trains at most {epochs} \
-             epochs with patience 3). California Housing: {} shuffled 60/20/20; the MLP sees \
+             epochs with patience 3; a fourth member, the tiny vision transformer of `edgeml \
+             attention`, is trained untuned on the full 28 × 28 training images: {}). \
+             California Housing: {} shuffled 60/20/20; the MLP sees \
              standardized features.\n\n",
-            f.source, c.source
+            f.source,
+            describe(&vit_plan.config()),
+            c.source
         );
         let mut figures = serde_json::Map::new();
         let mut plots = Vec::new();
@@ -508,11 +612,14 @@ impl Experiment for EnsembleExperiment {
             ("Fashion-MNIST", "fashion_mnist", &fashion_splits),
             ("California Housing", "california", &california_splits),
         ] {
-            let members = vec![
+            let mut members = vec![
                 mlp_member(d, trials, epochs, ctx.seed, dispatch)?,
                 trees_member(d, trials, ctx.seed)?,
                 knn_member(d, trials, ctx.seed)?,
             ];
+            if matches!(d.task, Task::Classes(_)) {
+                members.push(vit_member(d, vit_plan, ctx.seed, dispatch)?);
+            }
             let o = ensemble(name, d, &members, ctx.seed)?;
             let rows = [d.y[0].len(), d.y[1].len(), d.y[2].len()];
             md.push_str(&render(&o, d.task, rows));

@@ -7,6 +7,7 @@ use std::sync::Once;
 use anyhow::{anyhow, bail, Result};
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{register_font, FontStyle};
 
 /// Size of every plot, in pixels.
@@ -78,6 +79,21 @@ fn padded_range(values: impl Iterator<Item = f64>, log: bool) -> Option<Range<f6
         lo.abs().max(1.0) * 0.1
     };
     Some(lo - pad..hi + pad)
+}
+
+/// Fraction of the value range added above a bar plot's tallest bar, for its legend.
+const LEGEND_HEADROOM: f64 = 0.2;
+
+/// A bar's value as printed above it: one decimal from 100 up, two from 1, four below 1.
+fn bar_value(v: f64) -> String {
+    let magnitude = v.abs();
+    if magnitude >= 100.0 {
+        format!("{v:.1}")
+    } else if magnitude >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// A line plot of several named series with a legend, linear y axis, written as PNG to `path`.
@@ -217,7 +233,10 @@ pub fn bar_plot(
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
-        .build_cartesian_2d(-0.5f64..n as f64 - 0.5, range.start.min(0.0)..range.end)
+        .build_cartesian_2d(
+            -0.5f64..n as f64 - 0.5,
+            range.start.min(0.0)..range.end + LEGEND_HEADROOM * (range.end - range.start),
+        )
         .map_err(|e| plot_err(path, e))?;
     let group_name = |x: &f64| {
         let g = x.round();
@@ -238,25 +257,33 @@ pub fn bar_plot(
         .draw()
         .map_err(|e| plot_err(path, e))?;
     let width = 0.8 / series.len() as f64;
+    let value_style = TextStyle::from((FONT, 12).into_font())
+        .pos(Pos::new(HPos::Center, VPos::Bottom))
+        .color(&BLACK);
     for (k, s) in series.iter().enumerate() {
         let c = color(k);
-        let bars = s
-            .values
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| v.is_finite())
-            .map(|(g, &v)| {
-                let left = g as f64 - 0.4 + k as f64 * width;
-                Rectangle::new([(left, 0.0), (left + width * 0.9, v)], c.filled())
-            });
+        let left = |g: usize| g as f64 - 0.4 + k as f64 * width;
+        let finite = || s.values.iter().enumerate().filter(|(_, v)| v.is_finite());
+        let bars = finite().map(|(g, &v)| {
+            Rectangle::new([(left(g), 0.0), (left(g) + width * 0.9, v)], c.filled())
+        });
         chart
             .draw_series(bars)
             .map_err(|e| plot_err(path, e))?
             .label(s.name.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+        let values = finite().map(|(g, &v)| {
+            Text::new(
+                bar_value(v),
+                (left(g) + width * 0.45, v.max(0.0)),
+                value_style.clone(),
+            )
+        });
+        chart.draw_series(values).map_err(|e| plot_err(path, e))?;
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
         .label_font((FONT, 14))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)

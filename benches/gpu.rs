@@ -26,6 +26,9 @@ use edgeml_core::rng::Rng;
 use edgeml_core::{TensorView, TensorViewMut};
 use edgeml_gpu::{Gpu, KernelTiming};
 
+/// Time spent sampling one table cell once 5 samples are in.
+const BUDGET: Duration = Duration::from_millis(500);
+
 /// A CPU path: runs the kernel once.
 type CpuRun = Box<dyn FnMut()>;
 /// The GPU path: runs the kernel once and returns its timing split.
@@ -231,20 +234,10 @@ fn cases(gpu: Option<&Gpu>, best: Dispatch) -> Vec<Case<'_>> {
     out
 }
 
-/// Median of `samples` runs of `f`, with at most ~0.5 s spent per cell.
-fn median_time(mut f: impl FnMut() -> Duration) -> Duration {
-    let mut times = Vec::new();
-    let start = Instant::now();
-    while times.len() < 5 || (times.len() < 31 && start.elapsed() < Duration::from_millis(500)) {
-        times.push(f());
-    }
-    times.sort();
-    times[times.len() / 2]
-}
-
+/// Median wall time of `f` after one warm-up call, sampled as [`common::median_time`].
 fn timed(f: &mut CpuRun) -> Duration {
     f();
-    median_time(|| {
+    common::median_time(BUDGET, || {
         let t = Instant::now();
         f();
         t.elapsed()
@@ -271,26 +264,14 @@ fn print_table(cases: &mut [Case<'_>], adapter: &str) {
         let simd = timed(&mut case.simd);
         let gpu_cells = match case.gpu.as_mut() {
             Some(g) => {
-                g();
-                let mut splits = Vec::new();
-                let total = median_time(|| {
-                    let s = g();
-                    splits.push(s);
-                    s.upload + s.compute.wall + s.readback
-                });
-                let median = |pick: fn(&KernelTiming) -> Duration| {
-                    let mut v: Vec<Duration> = splits.iter().map(pick).collect();
-                    v.sort();
-                    v[v.len() / 2]
-                };
-                let compute = median(|s| s.compute.wall);
+                let [total, upload, compute, readback] = common::gpu_split(BUDGET, g);
                 format!(
                     "{} | {} | {} | {} | {}",
                     rate(case.work, total),
                     rate(case.work, compute),
-                    ms(median(|s| s.upload)),
+                    ms(upload),
                     ms(compute),
-                    ms(median(|s| s.readback))
+                    ms(readback)
                 )
             }
             None => "n/a | n/a | n/a | n/a | n/a".into(),
@@ -307,22 +288,7 @@ fn print_table(cases: &mut [Case<'_>], adapter: &str) {
 }
 
 fn main() {
-    let gpu = match Gpu::new() {
-        Ok(gpu) => Some(gpu),
-        Err(e) => {
-            eprintln!("GPU columns skipped: {e}");
-            None
-        }
-    };
-    let adapter = gpu
-        .as_ref()
-        .map_or_else(|| "none".to_string(), |g| g.adapter_info().to_string());
-    eprintln!("GPU adapter: {adapter}");
-    let best = common::dispatches()
-        .last()
-        .copied()
-        .unwrap_or(Dispatch::PORTABLE);
-    eprintln!("SIMD column: core kernels with {}", best.isa().name());
+    let common::BenchDevices { gpu, adapter, best } = common::bench_devices();
     let mut cases = cases(gpu.as_ref(), best);
 
     let mut criterion = Criterion::default()

@@ -18,6 +18,8 @@ use edgeml_core::tree::{Model, ModelKind, Node};
 use edgeml_core::{TensorView, TensorViewMut};
 use edgeml_gpu::{AttentionMask, AttentionShape, Gpu, GpuTreeModel, KernelTiming};
 
+/// Time spent sampling one table cell once 5 samples are in.
+const BUDGET: Duration = Duration::from_secs(1);
 const TREES: usize = 500;
 const DEPTH: u32 = 6;
 const FEATURES: usize = 8;
@@ -60,39 +62,7 @@ fn random_ensemble(rng: &mut Rng) -> (Vec<Node>, Vec<u32>) {
     (nodes, roots)
 }
 
-/// Median of at least 5 runs of `f` (up to 31 within ~1 s).
-fn median_time(mut f: impl FnMut() -> Duration) -> Duration {
-    let mut times = Vec::new();
-    let start = Instant::now();
-    while times.len() < 5 || (times.len() < 31 && start.elapsed() < Duration::from_secs(1)) {
-        times.push(f());
-    }
-    times.sort();
-    times[times.len() / 2]
-}
-
-/// Median end-to-end time and median upload / compute / readback of a GPU call.
-fn gpu_split(mut g: impl FnMut() -> KernelTiming) -> [Duration; 4] {
-    g();
-    let mut splits = Vec::new();
-    let total = median_time(|| {
-        let s = g();
-        splits.push(s);
-        s.upload + s.compute.wall + s.readback
-    });
-    let median = |pick: fn(&KernelTiming) -> Duration| {
-        let mut v: Vec<Duration> = splits.iter().map(pick).collect();
-        v.sort();
-        v[v.len() / 2]
-    };
-    [
-        total,
-        median(|s| s.upload),
-        median(|s| s.compute.wall),
-        median(|s| s.readback),
-    ]
-}
-
+/// A duration in milliseconds, 3 decimals.
 fn ms(time: Duration) -> String {
     format!("{:.3}", time.as_secs_f64() * 1e3)
 }
@@ -192,14 +162,14 @@ fn print_table(rows: &mut [Row<'_>], adapter: &str, model_upload: Option<Duratio
     };
     for row in rows.iter_mut() {
         (row.cpu)();
-        let cpu = median_time(|| {
+        let cpu = common::median_time(BUDGET, || {
             let t = Instant::now();
             (row.cpu)();
             t.elapsed()
         });
         let gpu_cells = match row.gpu.as_mut() {
             Some(g) => {
-                let [total, upload, compute, readback] = gpu_split(g);
+                let [total, upload, compute, readback] = common::gpu_split(BUDGET, g);
                 format!(
                     "{} | {} | {} | {} | {} | {} | {}",
                     rate(row.work, row.unit, total),
@@ -223,22 +193,7 @@ fn print_table(rows: &mut [Row<'_>], adapter: &str, model_upload: Option<Duratio
 }
 
 fn main() {
-    let gpu = match Gpu::new() {
-        Ok(gpu) => Some(gpu),
-        Err(e) => {
-            eprintln!("GPU columns skipped: {e}");
-            None
-        }
-    };
-    let adapter = gpu
-        .as_ref()
-        .map_or_else(|| "none".to_string(), |g| g.adapter_info().to_string());
-    eprintln!("GPU adapter: {adapter}");
-    let best = common::dispatches()
-        .last()
-        .copied()
-        .unwrap_or(Dispatch::PORTABLE);
-    eprintln!("core attention with {}", best.isa().name());
+    let common::BenchDevices { gpu, adapter, best } = common::bench_devices();
 
     let (nodes, roots) = random_ensemble(&mut Rng::new(5));
     let base = [0.0f32];

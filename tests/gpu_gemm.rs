@@ -12,12 +12,14 @@
 //!
 //! Without any adapter every trial is reported as ignored, not passed, and the run exits 0.
 
-use std::sync::Arc;
-
 use edgeml_core::kernels::gemm::gemm_reference;
 use edgeml_core::{TensorView, TensorViewMut};
 use edgeml_gpu::{GemmPlan, Gpu, GpuError};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::Failed;
+
+mod gpu_support;
+
+use gpu_support::Body;
 
 /// SplitMix64: a small seeded generator for reproducible test data.
 struct SplitMix(u64);
@@ -238,44 +240,18 @@ fn check_errors(gpu: &Gpu) -> Result<(), Failed> {
     Ok(())
 }
 
-/// A trial body run against the shared GPU handle.
-type Body = Box<dyn FnOnce(&Gpu) -> Result<(), Failed> + Send>;
-
 fn main() {
-    let args = Arguments::from_args();
-    let (gpu, ignored, init_error) = match Gpu::new() {
-        Ok(gpu) => {
-            println!("gpu_gemm: running on {}", gpu.adapter_info());
-            (Some(Arc::new(gpu)), false, None)
-        }
-        Err(e @ GpuError::NoAdapter { .. }) => {
-            println!("no GPU adapter: {e} — GPU tests reported as ignored");
-            (None, true, Some(e.to_string()))
-        }
-        Err(e) => {
-            println!("gpu_gemm: GPU initialisation failed: {e}");
-            (None, false, Some(e.to_string()))
-        }
-    };
-    let trial = |name: String, body: Body| {
-        let gpu = gpu.clone();
-        let init_error = init_error.clone();
-        Trial::test(name, move || match gpu {
-            Some(gpu) => body(&gpu),
-            None => Err(init_error.unwrap_or_default().into()),
-        })
-        .with_ignored_flag(ignored)
-    };
-    let mut trials: Vec<Trial> = cases()
+    let mut bodies: Vec<(String, Body)> = cases()
         .into_iter()
         .map(|case| {
             let name = format!(
                 "gemm_{}x{}x{}_alpha{}_beta{}",
                 case.m, case.k, case.n, case.alpha, case.beta
             );
-            trial(name, Box::new(move |gpu| check_case(gpu, case)))
+            let body: Body = Box::new(move |gpu| check_case(gpu, case));
+            (name, body)
         })
         .collect();
-    trials.push(trial("gemm_errors".into(), Box::new(check_errors)));
-    libtest_mimic::run(&args, trials).exit();
+    bodies.push(("gemm_errors".into(), Box::new(check_errors)));
+    gpu_support::run("gpu_gemm", bodies)
 }

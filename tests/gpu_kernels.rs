@@ -20,8 +20,6 @@
 //! Against the core the allowance is the GPU's bound plus the core's own (the same form).
 //! Without any adapter every trial is reported as ignored, not passed, and the run exits 0.
 
-use std::sync::Arc;
-
 use edgeml_core::kernels::activation::{self, Activation};
 use edgeml_core::kernels::axpy::axpy_reference;
 use edgeml_core::kernels::distance::squared_l2_rows_reference;
@@ -31,11 +29,13 @@ use edgeml_core::kernels::softmax::{log_softmax_reference, softmax_reference};
 use edgeml_core::{Scalar, TensorView, TensorViewMut};
 use edgeml_gpu::{Gpu, GpuError, HalfStorage};
 use half::{bf16, f16};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::Failed;
 
 mod common;
+mod gpu_support;
 
 use common::{erf64, U32};
+use gpu_support::Body;
 
 const EPS: f64 = f32::EPSILON as f64;
 const TINY: f64 = f32::MIN_POSITIVE as f64;
@@ -518,9 +518,6 @@ fn check_lengths_and_pool(gpu: &Gpu) -> Result<(), Failed> {
     Ok(())
 }
 
-/// A trial body run against the shared GPU handle.
-type Body = Box<dyn FnOnce(&Gpu) -> Result<(), Failed> + Send>;
-
 fn bodies() -> Vec<(String, Body)> {
     let mut out: Vec<(String, Body)> = Vec::new();
     for (idx, &n) in LENGTHS.iter().enumerate() {
@@ -621,35 +618,5 @@ fn bodies() -> Vec<(String, Body)> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
-    let (gpu, ignored, init_error) = match Gpu::new() {
-        Ok(gpu) => {
-            println!("gpu_kernels: running on {}", gpu.adapter_info());
-            if gpu.adapter_info().is_gl() {
-                println!("gpu_kernels: note: wgpu fell back to its GL backend");
-            }
-            (Some(Arc::new(gpu)), false, None)
-        }
-        Err(e @ GpuError::NoAdapter { .. }) => {
-            println!("no GPU adapter: {e} — GPU tests reported as ignored");
-            (None, true, Some(e.to_string()))
-        }
-        Err(e) => {
-            println!("gpu_kernels: GPU initialisation failed: {e}");
-            (None, false, Some(e.to_string()))
-        }
-    };
-    let trials = bodies()
-        .into_iter()
-        .map(|(name, body)| {
-            let gpu = gpu.clone();
-            let init_error = init_error.clone();
-            Trial::test(name, move || match gpu {
-                Some(gpu) => body(&gpu),
-                None => Err(init_error.unwrap_or_default().into()),
-            })
-            .with_ignored_flag(ignored)
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
+    gpu_support::run("gpu_kernels", bodies())
 }

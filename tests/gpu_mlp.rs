@@ -23,13 +23,15 @@
 //! Seeds are fresh on each run (printed; set EDGEML_TEST_SEED to replay). Without an adapter
 //! the trials are reported as ignored, not passed.
 
-use std::sync::Arc;
-
 use edgeml_core::nn::{split_workspace, Activation, Loss, Optimizer, Targets, TrainConfig};
 use edgeml_core::nn::{Mlp, Topology};
 use edgeml_core::rng::Rng;
-use edgeml_gpu::{Gpu, GpuError, GpuTrainer};
-use libtest_mimic::{Arguments, Failed, Trial};
+use edgeml_gpu::{Gpu, GpuTrainer};
+use libtest_mimic::Failed;
+
+mod gpu_support;
+
+use gpu_support::Body;
 
 const EPS: f64 = f32::EPSILON as f64;
 /// Random networks tried per optimizer.
@@ -421,7 +423,6 @@ fn training_curve(gpu: &Gpu, seed: u64) -> Result<(), Failed> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
     let seed = std::env::var("EDGEML_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -431,21 +432,6 @@ fn main() {
                 .map_or(1, |d| d.as_nanos() as u64)
         });
     println!("gpu_mlp: seed {seed} (EDGEML_TEST_SEED to replay)");
-    let (gpu, ignored, init_error) = match Gpu::new() {
-        Ok(gpu) => {
-            println!("gpu_mlp: running on {}", gpu.adapter_info());
-            (Some(Arc::new(gpu)), false, None)
-        }
-        Err(e @ GpuError::NoAdapter { .. }) => {
-            println!("no GPU adapter: {e} — GPU tests reported as ignored");
-            (None, true, Some(e.to_string()))
-        }
-        Err(e) => {
-            println!("gpu_mlp: GPU initialisation failed: {e}");
-            (None, false, Some(e.to_string()))
-        }
-    };
-    type Body = Box<dyn Fn(&Gpu) -> Result<(), Failed> + Send>;
     let bodies: Vec<(&str, Body)> = vec![
         (
             "sgd_step_matches_core",
@@ -460,17 +446,9 @@ fn main() {
             Box::new(move |g: &Gpu| training_curve(g, seed)),
         ),
     ];
-    let trials = bodies
+    let bodies = bodies
         .into_iter()
-        .map(|(name, body)| {
-            let gpu = gpu.clone();
-            let init_error = init_error.clone();
-            Trial::test(name, move || match gpu {
-                Some(gpu) => body(&gpu),
-                None => Err(init_error.unwrap_or_default().into()),
-            })
-            .with_ignored_flag(ignored)
-        })
+        .map(|(name, body)| (name.to_string(), body))
         .collect();
-    libtest_mimic::run(&args, trials).exit();
+    gpu_support::run("gpu_mlp", bodies)
 }

@@ -17,8 +17,6 @@
 //! - Attention: the bound of tests/attention_support (`Problem::tolerance`, derived there from
 //!   the score and sum roundings) against f64, and twice it against the core's `attention`.
 
-use std::sync::Arc;
-
 use edgeml_core::attention::{attention, streaming_workspace_len};
 use edgeml_core::kernels::Dispatch;
 use edgeml_core::tree::{
@@ -26,16 +24,18 @@ use edgeml_core::tree::{
 };
 use edgeml_core::{Error, TensorView};
 use edgeml_gpu::{AttentionMask, AttentionShape, Gpu, GpuError};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::Failed;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 mod attention_support;
 mod common;
+mod gpu_support;
 mod tree_support;
 
 use attention_support::{problem_in, Problem};
 use common::U32;
+use gpu_support::Body;
 use tree_support::{boost, forest, walk, Binned, Owned};
 
 const EPS: f64 = f32::EPSILON as f64;
@@ -565,8 +565,6 @@ fn attention_errors(gpu: &Gpu) -> Result<(), Failed> {
     Ok(())
 }
 
-type Body = Box<dyn FnOnce(&Gpu) -> Result<(), Failed> + Send>;
-
 fn bodies() -> Vec<(String, Body)> {
     vec![
         (
@@ -584,35 +582,5 @@ fn bodies() -> Vec<(String, Body)> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
-    let (gpu, ignored, init_error) = match Gpu::new() {
-        Ok(gpu) => {
-            println!("gpu_models: running on {}", gpu.adapter_info());
-            if gpu.adapter_info().is_gl() {
-                println!("gpu_models: note: wgpu fell back to its GL backend");
-            }
-            (Some(Arc::new(gpu)), false, None)
-        }
-        Err(e @ GpuError::NoAdapter { .. }) => {
-            println!("no GPU adapter: {e} — GPU tests reported as ignored");
-            (None, true, Some(e.to_string()))
-        }
-        Err(e) => {
-            println!("gpu_models: GPU initialisation failed: {e}");
-            (None, false, Some(e.to_string()))
-        }
-    };
-    let trials = bodies()
-        .into_iter()
-        .map(|(name, body)| {
-            let gpu = gpu.clone();
-            let init_error = init_error.clone();
-            Trial::test(name, move || match gpu {
-                Some(gpu) => body(&gpu),
-                None => Err(init_error.unwrap_or_default().into()),
-            })
-            .with_ignored_flag(ignored)
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
+    gpu_support::run("gpu_models", bodies())
 }

@@ -6,15 +6,15 @@
 //! |y − y₆₄| ≤ Σₜ 2u·(|yₜ| + |αx|) + s·tiny, accumulated alongside the f64 recurrence.
 //! Without an adapter the trials are reported as ignored, not passed.
 
-use std::sync::Arc;
-
 use edgeml_core::kernels::axpy::axpy_reference;
-use edgeml_gpu::{Gpu, GpuError};
-use libtest_mimic::{Arguments, Failed, Trial};
+use edgeml_gpu::Gpu;
+use libtest_mimic::Failed;
 
 mod common;
+mod gpu_support;
 
 use common::U32;
+use gpu_support::Body;
 
 const TINY: f64 = f32::MIN_POSITIVE as f64;
 
@@ -100,22 +100,6 @@ fn pool_reuse(_shared: &Gpu) -> Result<(), Failed> {
 }
 
 fn main() {
-    let args = Arguments::from_args();
-    let (gpu, ignored, init_error) = match Gpu::new() {
-        Ok(gpu) => {
-            println!("gpu_resident: running on {}", gpu.adapter_info());
-            (Some(Arc::new(gpu)), false, None)
-        }
-        Err(e @ GpuError::NoAdapter { .. }) => {
-            println!("no GPU adapter: {e} — GPU tests reported as ignored");
-            (None, true, Some(e.to_string()))
-        }
-        Err(e) => {
-            println!("gpu_resident: GPU initialisation failed: {e}");
-            (None, false, Some(e.to_string()))
-        }
-    };
-    type Body = Box<dyn Fn(&Gpu) -> Result<(), Failed> + Send>;
     let mut bodies: Vec<(String, Body)> = [0usize, 1, 255, 257, 70_001]
         .into_iter()
         .map(|n| {
@@ -124,17 +108,5 @@ fn main() {
         })
         .collect();
     bodies.push(("pool_reuses_buffers".into(), Box::new(pool_reuse)));
-    let trials = bodies
-        .into_iter()
-        .map(|(name, body)| {
-            let gpu = gpu.clone();
-            let init_error = init_error.clone();
-            Trial::test(name, move || match gpu {
-                Some(gpu) => body(&gpu),
-                None => Err(init_error.unwrap_or_default().into()),
-            })
-            .with_ignored_flag(ignored)
-        })
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
+    gpu_support::run("gpu_resident", bodies)
 }

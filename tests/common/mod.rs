@@ -115,3 +115,72 @@ pub fn multi_head64(
     }
     att
 }
+
+/// What a GPU benchmark runs on: the GPU of its GPU column (`None` where no adapter opens),
+/// the adapter's description ("none" without one) and the core's fastest variant (its SIMD
+/// column).
+pub struct BenchDevices {
+    pub gpu: Option<edgeml_gpu::Gpu>,
+    pub adapter: String,
+    pub best: Dispatch,
+}
+
+/// Opens the GPU for a benchmark, saying on stderr why its columns are skipped where no
+/// adapter opens, and names the adapter and the core variant there.
+pub fn bench_devices() -> BenchDevices {
+    let gpu = match edgeml_gpu::Gpu::new() {
+        Ok(gpu) => Some(gpu),
+        Err(e) => {
+            eprintln!("GPU columns skipped: {e}");
+            None
+        }
+    };
+    let adapter = gpu
+        .as_ref()
+        .map_or_else(|| "none".to_string(), |g| g.adapter_info().to_string());
+    eprintln!("GPU adapter: {adapter}");
+    let best = dispatches().last().copied().unwrap_or(Dispatch::PORTABLE);
+    eprintln!("SIMD column: core kernels with {}", best.isa().name());
+    BenchDevices { gpu, adapter, best }
+}
+
+/// Median of `f`'s returned durations over at least 5 and at most 31 calls, stopping after
+/// `budget` once 5 are in.
+pub fn median_time(
+    budget: std::time::Duration,
+    mut f: impl FnMut() -> std::time::Duration,
+) -> std::time::Duration {
+    let mut times = Vec::new();
+    let start = std::time::Instant::now();
+    while times.len() < 5 || (times.len() < 31 && start.elapsed() < budget) {
+        times.push(f());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Medians of a GPU call's end-to-end time and of its upload, compute (wall) and readback,
+/// `[total, upload, compute, readback]`, after one warm-up call, sampled as [`median_time`].
+pub fn gpu_split(
+    budget: std::time::Duration,
+    mut call: impl FnMut() -> edgeml_gpu::KernelTiming,
+) -> [std::time::Duration; 4] {
+    call();
+    let mut splits = Vec::new();
+    let total = median_time(budget, || {
+        let s = call();
+        splits.push(s);
+        s.upload + s.compute.wall + s.readback
+    });
+    let median = |pick: fn(&edgeml_gpu::KernelTiming) -> std::time::Duration| {
+        let mut v: Vec<std::time::Duration> = splits.iter().map(pick).collect();
+        v.sort();
+        v[v.len() / 2]
+    };
+    [
+        total,
+        median(|s| s.upload),
+        median(|s| s.compute.wall),
+        median(|s| s.readback),
+    ]
+}

@@ -367,7 +367,7 @@ fn training_section(
     let samples = (schedule.epochs * train.len()) as u64;
 
     let bar = progress::bar(samples, "vit");
-    let vit_run = training::train_vit(&vit, dispatch, &train, &test, schedule, rng, &bar)
+    let (vit_run, _) = training::fit_vit(&vit, dispatch, &train, &test, schedule, rng, &bar)
         .context("training the vision transformer")?;
     bar.finish_and_clear();
     let bar = progress::bar(samples, "mlp");

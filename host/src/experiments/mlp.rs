@@ -20,7 +20,7 @@ use crate::report::format::{fixed, percent};
 use crate::report::plot::{bar_plot, line_plot, BarSeries, Series};
 use crate::report::progress;
 use crate::report::table::Table;
-pub use train::{evaluate, train, Curve, Epoch, Examples, Precision, RunSpec};
+pub use train::{evaluate, topology, train, Curve, Epoch, Examples, Precision, RunSpec};
 pub use trend::{fit, not_falling, Trend};
 
 /// Options of `edgeml mlp`.

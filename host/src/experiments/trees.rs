@@ -8,7 +8,7 @@
 mod california;
 mod cascade;
 mod fashion;
-mod fit;
+pub(crate) mod fit;
 mod gini;
 
 use anyhow::Result;

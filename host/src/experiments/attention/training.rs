@@ -92,20 +92,8 @@ fn epoch_order(len: usize, rng: &mut Rng) -> Vec<usize> {
     order
 }
 
-/// Trains `vit` from a fresh initialization on `train`, evaluating on `test` each epoch.
-pub fn train_vit(
-    vit: &Vit,
-    dispatch: Dispatch,
-    train: &Images,
-    test: &Images,
-    schedule: Schedule,
-    rng: &mut Rng,
-    progress: &ProgressBar,
-) -> Result<Trained> {
-    fit_vit(vit, dispatch, train, test, schedule, rng, progress).map(|(run, _)| run)
-}
-
-/// As [`train_vit`], also returning the trained parameters ([`Vit::param_len`] values).
+/// Trains `vit` from a fresh initialization on `train`, evaluating on `test` each epoch;
+/// returns the run and the trained parameters ([`Vit::param_len`] values).
 pub fn fit_vit(
     vit: &Vit,
     dispatch: Dispatch,

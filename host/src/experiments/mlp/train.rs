@@ -163,7 +163,8 @@ pub fn sizes(spec: &RunSpec, inputs: usize, classes: usize) -> Vec<usize> {
     }
 }
 
-fn topology(sizes: &[usize]) -> Result<Topology> {
+/// The topology of layer widths `sizes`: ReLU after every hidden layer, identity output.
+pub fn topology(sizes: &[usize]) -> Result<Topology> {
     let activations: Vec<Activation> = (1..sizes.len())
         .map(|l| {
             if l + 1 == sizes.len() {

@@ -4,10 +4,10 @@
 
 use anyhow::{bail, Context, Result};
 use edgeml_core::kernels::Dispatch;
-use edgeml_core::nn::{self, Activation, Loss, Mlp, Optimizer, Targets, Topology, TrainConfig};
+use edgeml_core::nn::{self, Loss, Mlp, Optimizer, Targets, Topology, TrainConfig};
 use edgeml_core::rng::Rng;
 
-use crate::experiments::mlp::{evaluate, Examples};
+use crate::experiments::mlp::{evaluate, topology, Examples};
 use crate::tune::{Config, Direction, EarlyStopping};
 
 /// Rows per minibatch (the seed's `batch_size=128`).
@@ -65,17 +65,28 @@ pub struct Trained {
     pub best_epoch: usize,
 }
 
-fn topology(sizes: &[usize]) -> Result<Topology> {
-    let acts: Vec<Activation> = (1..sizes.len())
-        .map(|l| {
-            if l + 1 == sizes.len() {
-                Activation::Identity
-            } else {
-                Activation::Relu
-            }
-        })
-        .collect();
-    Ok(Topology::new(sizes, &acts)?)
+/// `inputs`, then `spec`'s hidden widths, then `outputs`.
+fn layer_sizes(spec: &MlpSpec, inputs: usize, outputs: usize) -> Vec<usize> {
+    let mut sizes = vec![inputs];
+    sizes.extend(&spec.hidden);
+    sizes.push(outputs);
+    sizes
+}
+
+/// The topology of `sizes`, `spec`'s training configuration for `loss` in minibatches of
+/// [`BATCH`], and a zeroed workspace for the network and its trainer.
+fn training_setup(
+    spec: &MlpSpec,
+    sizes: &[usize],
+    loss: Loss,
+    dispatch: Dispatch,
+) -> Result<(Topology, TrainConfig, Vec<f32>)> {
+    let mut config = TrainConfig::new(BATCH, loss, spec.optimizer);
+    config.dropout = spec.dropout;
+    config.dispatch = dispatch;
+    let slots = config.optimizer.state_slots();
+    let workspace = vec![0.0f32; nn::workspace_len(sizes, false, BATCH, slots, spec.dropout > 0.0)];
+    Ok((topology(sizes)?, config, workspace))
 }
 
 /// Trains `spec` on `train` for at most `epochs`; with `validation`, evaluates after each
@@ -90,16 +101,9 @@ pub fn train(
     seed: u64,
     dispatch: Dispatch,
 ) -> Result<Trained> {
-    let mut sizes = vec![train.inputs];
-    sizes.extend(&spec.hidden);
-    sizes.push(10);
-    let topo = topology(&sizes)?;
-    let mut config = TrainConfig::new(BATCH, Loss::SoftmaxCrossEntropy, spec.optimizer);
-    config.dropout = spec.dropout;
-    config.dispatch = dispatch;
-    let slots = config.optimizer.state_slots();
-    let mut workspace =
-        vec![0.0f32; nn::workspace_len(&sizes, false, BATCH, slots, spec.dropout > 0.0)];
+    let sizes = layer_sizes(spec, train.inputs, 10);
+    let (topo, config, mut workspace) =
+        training_setup(spec, &sizes, Loss::SoftmaxCrossEntropy, dispatch)?;
     let (mut mlp, mut trainer) = nn::split_workspace(topo, config, &mut workspace)?;
     let mut rng = Rng::new(seed);
     mlp.init(&mut rng);
@@ -212,16 +216,9 @@ pub fn train_regressor(
         .iter()
         .map(|&v| ((f64::from(v) - mean) / scale) as f32)
         .collect();
-    let mut sizes = vec![inputs];
-    sizes.extend(&spec.hidden);
-    sizes.push(1);
-    let topo = topology(&sizes)?;
-    let mut config = TrainConfig::new(BATCH, Loss::MeanSquaredError, spec.optimizer);
-    config.dropout = spec.dropout;
-    config.dispatch = dispatch;
-    let slots = config.optimizer.state_slots();
-    let mut workspace =
-        vec![0.0f32; nn::workspace_len(&sizes, false, BATCH, slots, spec.dropout > 0.0)];
+    let sizes = layer_sizes(spec, inputs, 1);
+    let (topo, config, mut workspace) =
+        training_setup(spec, &sizes, Loss::MeanSquaredError, dispatch)?;
     let (mut mlp, mut trainer) = nn::split_workspace(topo, config, &mut workspace)?;
     let mut rng = Rng::new(seed);
     mlp.init(&mut rng);

@@ -3,15 +3,9 @@
 
 use anyhow::{bail, Context, Result};
 use edgeml_core::knn::{KdNode, KnnIndex, Metric, Points, Search};
-use edgeml_core::rng::Rng;
-use edgeml_core::tree::binning::cuts_len;
-use edgeml_core::tree::boost::boosted_trees;
-use edgeml_core::tree::{
-    train_boosted, BinMapper, BinnedData, BoostParams, BoostWorkspace, Growth, Loss, Model,
-    ModelBuffers, Node, Pending, TreeParams, TreeWorkspace,
-};
-use edgeml_core::TensorView;
+use edgeml_core::tree::{BoostParams, Growth, Loss, TreeParams};
 
+use crate::experiments::trees::fit::{boost, Cuts, Matrix, Owned};
 use crate::tune::Config;
 
 /// Histogram bins per feature for boosting.
@@ -69,11 +63,7 @@ fn get_f(config: &Config, name: &str) -> Result<f64> {
 
 /// A boosted model in owned buffers.
 pub struct Boosted {
-    nodes: Vec<Node>,
-    roots: Vec<u32>,
-    base: Vec<f32>,
-    cols: usize,
-    task: Task,
+    trained: Owned,
 }
 
 /// Boosts on `train` with `rounds` (≤ the configuration's cap), `leaves`, `lr`, `subsample`.
@@ -98,71 +88,24 @@ pub fn fit_boosted(train: &Table<'_>, task: Task, config: &Config, seed: u64) ->
         row_subsample: get_f(config, "subsample")? as f32,
         start_from_prior: true,
     };
-    let (n, cols) = (train.rows(), train.cols);
-    let view = TensorView::matrix(train.x, n, cols)?;
-    let mut cuts = vec![0.0f32; cuts_len(cols, MAX_BINS)?];
-    let mut scratch = vec![0.0f32; n];
-    let mapper = BinMapper::fit(&view, MAX_BINS, &mut scratch, &mut cuts)?;
-    let mut bins = vec![0u8; n * cols];
-    mapper.bin_matrix(&view, &mut bins)?;
-    let data = BinnedData::new(&bins, n, mapper)?;
-    let per_row = BoostWorkspace::per_row_len(n, params.loss)?;
-    let mut hist = vec![0.0f64; TreeWorkspace::hist_len(cols, MAX_BINS, 3, leaves)?];
-    let mut pending = vec![Pending::default(); leaves];
-    let (mut features, mut gains) = (vec![0u32; cols], vec![0.0f64; cols]);
-    let (mut scores, mut grad, mut hess) =
-        (vec![0.0; per_row], vec![0.0; per_row], vec![0.0; per_row]);
-    let mut rows = vec![0u32; n];
-    let n_trees = boosted_trees(&params)?;
-    let mut nodes = vec![Node::default(); n_trees * (2 * leaves - 1)];
-    let mut roots = vec![0u32; n_trees];
-    let mut base = vec![0.0f32; params.loss.outputs()];
-    let mut workspace = BoostWorkspace {
-        scores: &mut scores,
-        grad: &mut grad,
-        hess: &mut hess,
-        rows: &mut rows,
-        tree: TreeWorkspace {
-            hist: &mut hist,
-            pending: &mut pending,
-            features: &mut features,
-            gains: &mut gains,
-        },
+    let matrix = Matrix {
+        x: train.x.to_vec(),
+        cols: train.cols,
     };
-    let out = ModelBuffers {
-        nodes: &mut nodes,
-        roots: &mut roots,
-        base: &mut base,
-    };
-    let model = train_boosted(
-        &data,
-        train.y,
-        &params,
-        &mut workspace,
-        &mut Rng::new(seed),
-        None,
-        out,
-    )?;
-    Ok(Boosted {
-        nodes: model.nodes().to_vec(),
-        roots: model.roots().to_vec(),
-        base: model.base().to_vec(),
-        cols,
-        task,
-    })
+    let cuts = Cuts::fit(&matrix, MAX_BINS)?;
+    let binned = cuts.bin(&matrix)?;
+    let trained = boost(&cuts, &binned, train.y, &params, seed, None)?;
+    Ok(Boosted { trained })
 }
 
 impl Boosted {
     /// Probabilities (softmax of the scores) or values for every row of `x`.
     pub fn predict(&self, x: &[f32]) -> Result<Vec<f64>> {
-        let (kind, k) = match self.task {
-            Task::Classes(k) => (edgeml_core::tree::ModelKind::Multiclass, k),
-            Task::Regression => (edgeml_core::tree::ModelKind::Regression, 1),
-        };
-        let model = Model::new(kind, self.cols, k, &self.nodes, &self.roots, &self.base)?;
-        let mut out = Vec::with_capacity(x.len() / self.cols * k);
+        let model = self.trained.model()?;
+        let (cols, k) = (model.n_features(), model.n_outputs());
+        let mut out = Vec::with_capacity(x.len() / cols.max(1) * k);
         let mut scores = vec![0.0f32; k];
-        for row in x.chunks_exact(self.cols) {
+        for row in x.chunks_exact(cols) {
             model.predict_scores(row, &mut scores)?;
             if k == 1 {
                 out.push(f64::from(scores[0]));

@@ -1,6 +1,6 @@
 //! A pre-norm transformer encoder block over one sequence x (L×d):
 //! y = x + MHA(LN₁(x))·W_o, out = y + f(LN₂(y)·W₁ + b₁)·W₂ + b₂, where MHA projects with
-//! W_q, W_k, W_v (d×d, no bias), runs [`multi_head_attention`] over `heads` heads of width
+//! W_q, W_k, W_v (d×d, no bias), runs [`super::multi_head_attention`] over `heads` heads of width
 //! d/heads, and f is an [`Activation`]. Parameters live in one caller slice (layout in
 //! [`EncoderBlock::param_len`]); [`EncoderBlock::backward`] gives the gradient of every
 //! parameter in the same layout, for any optimizer (such as `nn::Optimizer::update`).

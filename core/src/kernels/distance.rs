@@ -18,7 +18,7 @@ pub fn squared_l2(a: &[f32], b: &[f32]) -> Result<f32> {
     Ok(squared_distance_lanes(a, b))
 }
 
-/// out[i][j] = ‖queryᵢ − pointⱼ‖² for queries m×d, points n×d and out m×n, by
+/// `out[i][j]` = ‖queryᵢ − pointⱼ‖² for queries m×d, points n×d and out m×n, by
 /// [`squared_l2_reference`] per pair.
 pub fn squared_l2_rows_reference(
     queries: TensorView<'_, f32>,
@@ -28,7 +28,7 @@ pub fn squared_l2_rows_reference(
     rows_with(queries, points, out, squared_l2_reference)
 }
 
-/// out[i][j] = ‖queryᵢ − pointⱼ‖² for queries m×d, points n×d and out m×n, by
+/// `out[i][j]` = ‖queryᵢ − pointⱼ‖² for queries m×d, points n×d and out m×n, by
 /// [`squared_l2`] per pair. Every view must have unit column stride (rows may be strided).
 pub fn squared_l2_rows(
     queries: TensorView<'_, f32>,

@@ -59,8 +59,8 @@ pub struct TuneArgs {
     /// Executions (seeds) averaged per trial (default 1).
     #[arg(long)]
     pub executions_per_trial: Option<usize>,
-    /// Keep the JSON-lines stores under <out>/tune/ and resume from them (default: start
-    /// afresh).
+    /// Keep the JSON-lines stores in the report folder's tune/ and resume from them
+    /// (default: start afresh).
     #[arg(long)]
     pub resume: bool,
 }

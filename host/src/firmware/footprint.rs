@@ -19,7 +19,8 @@ fn u32_at(b: &[u8], at: usize) -> Result<usize> {
     Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize)
 }
 
-/// Sizes of [`SECTIONS`] in a 32-bit little-endian ELF file.
+/// Sizes of the sections `.text`, `.rodata`, `.data` and `.bss` (in that order) in a 32-bit
+/// little-endian ELF file.
 pub fn section_sizes(elf: &[u8]) -> Result<[usize; 4]> {
     if elf.get(..6) != Some(&[0x7F, b'E', b'L', b'F', 1, 1][..]) {
         bail!("not a 32-bit little-endian ELF file");

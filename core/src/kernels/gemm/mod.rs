@@ -5,10 +5,10 @@
 //! accepted, so `a.t()?` passes Aᵀ (the transposed-operand products backprop needs) without a
 //! copy. β = 0 overwrites C, ignoring whatever (even NaN) it held.
 //!
-//! Layout of the fast path, after BLIS: [`blocked`] is the one loop nest (blocks of
+//! Layout of the fast path, after BLIS: `blocked` is the one loop nest (blocks of
 //! `KC`×`NC` of B and `MC`×`KC` of A are packed into contiguous panels on the stack by
-//! [`pack`]), and a register-blocked microkernel per [`Isa`] computes each MR×NR tile:
-//! [`portable`] in plain Rust that LLVM vectorizes for any target, [`x86`] with AVX2+FMA and
+//! `pack`), and a register-blocked microkernel per [`Isa`] computes each MR×NR tile:
+//! `portable` in plain Rust that LLVM vectorizes for any target, `x86` with AVX2+FMA and
 //! AVX-512 intrinsics behind `#[target_feature]`.
 
 mod blocked;

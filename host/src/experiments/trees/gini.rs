@@ -18,7 +18,7 @@ pub const EVENTS: [(f32, f32, bool); 3] =
 /// One candidate split and its weighted Gini.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Candidate {
-    /// Feature index into [`FEATURES`].
+    /// Feature index into `FEATURES`.
     pub feature: usize,
     /// Threshold (GeV): `x < threshold` goes left.
     pub threshold: f64,

@@ -102,6 +102,17 @@ fn gpu_split(min_time: Duration, mut call: impl FnMut() -> Result<KernelTiming>)
     })
 }
 
+/// Seconds per call of the core's scalar reference (`run(true)`) and of its dispatched kernel
+/// (`run(false)`) on the same buffers.
+fn scalar_and_simd(
+    min_time: Duration,
+    mut run: impl FnMut(bool) -> Result<()>,
+) -> Result<(f64, f64)> {
+    let scalar = seconds_per_call(min_time, || run(true))?;
+    let simd = seconds_per_call(min_time, || run(false))?;
+    Ok((scalar, simd))
+}
+
 fn gemm_row(
     gpu: &Gpu,
     dispatch: Dispatch,
@@ -112,19 +123,16 @@ fn gemm_row(
     let a = random_vec(rng, n * n);
     let b = random_vec(rng, n * n);
     let mut c = vec![0.0f32; n * n];
-    let mut cpu = |reference: bool| {
-        seconds_per_call(min_time, || {
-            let (av, bv) = (TensorView::matrix(&a, n, n)?, TensorView::matrix(&b, n, n)?);
-            let cv = TensorViewMut::matrix(&mut c, n, n)?;
-            if reference {
-                gemm_reference(1.0, av, bv, 0.0, cv)?;
-            } else {
-                gemm(dispatch, 1.0, av, bv, 0.0, cv)?;
-            }
-            Ok(())
-        })
-    };
-    let (scalar, simd) = (cpu(true)?, cpu(false)?);
+    let (scalar, simd) = scalar_and_simd(min_time, |reference| {
+        let (av, bv) = (TensorView::matrix(&a, n, n)?, TensorView::matrix(&b, n, n)?);
+        let cv = TensorViewMut::matrix(&mut c, n, n)?;
+        if reference {
+            gemm_reference(1.0, av, bv, 0.0, cv)?;
+        } else {
+            gemm(dispatch, 1.0, av, bv, 0.0, cv)?;
+        }
+        Ok(())
+    })?;
     let plan = GemmPlan::new(gpu, n, n, n)?;
     let split = gpu_split(min_time, || {
         let upload = plan.upload(&a, &b, &c)?;
@@ -153,17 +161,17 @@ fn softmax_row(gpu: &Gpu, rows: usize, min_time: Duration, rng: &mut Rng) -> Res
     let cols = SOFTMAX_WIDTH;
     let x: Vec<f32> = (0..rows * cols).map(|_| 4.0 * rng.normal()).collect();
     let mut out = vec![0.0f32; rows * cols];
-    let scalar = seconds_per_call(min_time, || {
-        for (row, dst) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
-            softmax_reference(row, dst)?;
+    let (scalar, simd) = scalar_and_simd(min_time, |reference| {
+        if reference {
+            for (row, dst) in x.chunks_exact(cols).zip(out.chunks_exact_mut(cols)) {
+                softmax_reference(row, dst)?;
+            }
+        } else {
+            softmax_rows(
+                TensorView::matrix(&x, rows, cols)?,
+                TensorViewMut::matrix(&mut out, rows, cols)?,
+            )?;
         }
-        Ok(())
-    })?;
-    let simd = seconds_per_call(min_time, || {
-        softmax_rows(
-            TensorView::matrix(&x, rows, cols)?,
-            TensorViewMut::matrix(&mut out, rows, cols)?,
-        )?;
         Ok(())
     })?;
     let split = gpu_split(min_time, || Ok(gpu.softmax_rows(&x, &mut out, rows, cols)?))?;
@@ -185,19 +193,16 @@ fn distance_row(gpu: &Gpu, m: usize, min_time: Duration, rng: &mut Rng) -> Resul
     let q = random_vec(rng, m * d);
     let p = random_vec(rng, n * d);
     let mut out = vec![0.0f32; m * n];
-    let mut cpu = |reference: bool| {
-        seconds_per_call(min_time, || {
-            let (qv, pv) = (TensorView::matrix(&q, m, d)?, TensorView::matrix(&p, n, d)?);
-            let ov = TensorViewMut::matrix(&mut out, m, n)?;
-            if reference {
-                squared_l2_rows_reference(qv, pv, ov)?;
-            } else {
-                squared_l2_rows(qv, pv, ov)?;
-            }
-            Ok(())
-        })
-    };
-    let (scalar, simd) = (cpu(true)?, cpu(false)?);
+    let (scalar, simd) = scalar_and_simd(min_time, |reference| {
+        let (qv, pv) = (TensorView::matrix(&q, m, d)?, TensorView::matrix(&p, n, d)?);
+        let ov = TensorViewMut::matrix(&mut out, m, n)?;
+        if reference {
+            squared_l2_rows_reference(qv, pv, ov)?;
+        } else {
+            squared_l2_rows(qv, pv, ov)?;
+        }
+        Ok(())
+    })?;
     let split = gpu_split(min_time, || {
         Ok(gpu.squared_l2_rows(&q, &p, &mut out, (m, n, d))?)
     })?;
@@ -300,28 +305,25 @@ fn attention_row(
     let spec = AttentionSpec::new();
     let mut reference_ws = vec![0.0f32; reference_workspace_len(len, len)];
     let mut streaming_ws = vec![0.0f32; streaming_workspace_len(d)];
-    let mut cpu = |reference: bool| {
-        seconds_per_call(min_time, || {
-            let chunks = q
-                .chunks_exact(per_head)
-                .zip(k.chunks_exact(per_head))
-                .zip(v.chunks_exact(per_head))
-                .zip(out.chunks_exact_mut(per_head));
-            for (((qh, kh), vh), oh) in chunks {
-                let qv = TensorView::matrix(qh, len, d)?;
-                let kv = TensorView::matrix(kh, len, d)?;
-                let vv = TensorView::matrix(vh, len, d)?;
-                let ov = TensorViewMut::matrix(oh, len, d)?;
-                if reference {
-                    attention_reference(&spec, qv, kv, vv, ov, &mut reference_ws)?;
-                } else {
-                    attention(dispatch, &spec, qv, kv, vv, ov, &mut streaming_ws)?;
-                }
+    let (scalar, simd) = scalar_and_simd(min_time, |reference| {
+        let chunks = q
+            .chunks_exact(per_head)
+            .zip(k.chunks_exact(per_head))
+            .zip(v.chunks_exact(per_head))
+            .zip(out.chunks_exact_mut(per_head));
+        for (((qh, kh), vh), oh) in chunks {
+            let qv = TensorView::matrix(qh, len, d)?;
+            let kv = TensorView::matrix(kh, len, d)?;
+            let vv = TensorView::matrix(vh, len, d)?;
+            let ov = TensorViewMut::matrix(oh, len, d)?;
+            if reference {
+                attention_reference(&spec, qv, kv, vv, ov, &mut reference_ws)?;
+            } else {
+                attention(dispatch, &spec, qv, kv, vv, ov, &mut streaming_ws)?;
             }
-            Ok(())
-        })
-    };
-    let (scalar, simd) = (cpu(true)?, cpu(false)?);
+        }
+        Ok(())
+    })?;
     let shape = AttentionShape {
         heads,
         lq: len,

@@ -16,7 +16,7 @@ use serde_json::{json, Value as Json};
 
 use super::data::{california, fashion};
 use super::mlp::{train, train_regressor, MlpSpec};
-use super::models::{fit_boosted, knn_predict, Table as Rows, Task};
+use super::models::{fit_boosted, knn_predict, push_softmax, BoostData, Table as Rows, Task};
 use super::search::{tpe_for, with_dropout};
 use crate::cpu;
 use crate::experiments::attention::training::{fit_vit, Images, Schedule};
@@ -264,11 +264,11 @@ fn mlp_member(
 fn trees_member(d: &Splits, trials: usize, seed: u64) -> Result<Member> {
     let m = metric(d.task);
     let val_t = targets(&d.y[1]);
-    let train_rows = Rows {
+    let train_rows = BoostData::new(&Rows {
         x: &d.small[0],
         cols: d.small_cols,
         y: &d.y[0],
-    };
+    })?;
     let config = tune(
         tree_space(d.task)?,
         d.task,
@@ -373,14 +373,7 @@ fn vit_probabilities(
     let mut scratch = vit.scratch();
     let mut out = Vec::with_capacity(images.len() * vit.shape().classes);
     for image in images.pixels.chunks_exact(PIXELS) {
-        let logits = vit.logits(dispatch, params, image, &mut scratch)?;
-        let top = logits
-            .iter()
-            .fold(f64::NEG_INFINITY, |m, &v| m.max(f64::from(v)));
-        let start = out.len();
-        out.extend(logits.iter().map(|&v| (f64::from(v) - top).exp()));
-        let sum: f64 = out[start..].iter().sum();
-        out[start..].iter_mut().for_each(|p| *p /= sum);
+        push_softmax(vit.logits(dispatch, params, image, &mut scratch)?, &mut out);
     }
     Ok(out)
 }

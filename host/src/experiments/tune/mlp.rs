@@ -7,6 +7,7 @@ use edgeml_core::kernels::Dispatch;
 use edgeml_core::nn::{self, Loss, Mlp, Optimizer, Targets, Topology, TrainConfig};
 use edgeml_core::rng::Rng;
 
+use super::models::push_softmax;
 use crate::experiments::mlp::{evaluate, topology, Examples};
 use crate::tune::{Config, Direction, EarlyStopping};
 
@@ -174,10 +175,7 @@ impl Trained {
                 let out = &mut out[..rows * 10];
                 mlp.forward(dispatch, x, &mut scratch, out)?;
                 for row in out.chunks_exact(10) {
-                    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let e: Vec<f64> = row.iter().map(|&v| f64::from(v - max).exp()).collect();
-                    let s: f64 = e.iter().sum();
-                    probs.extend(e.iter().map(|v| v / s));
+                    push_softmax(row, &mut probs);
                 }
             }
             Ok(probs)

@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use edgeml_core::knn::{KdNode, KnnIndex, Metric, Points, Search};
 use edgeml_core::tree::{BoostParams, Growth, Loss, TreeParams};
 
-use crate::experiments::trees::fit::{boost, Cuts, Matrix, Owned};
+use crate::experiments::trees::fit::{boost, Binned, Cuts, Matrix, Owned};
 use crate::tune::Config;
 
 /// Histogram bins per feature for boosting.
@@ -61,13 +61,52 @@ fn get_f(config: &Config, name: &str) -> Result<f64> {
         .with_context(|| format!("`{name}` is missing"))
 }
 
+/// Appends the softmax of one row of `scores` (logits), in f64, to `out`.
+pub fn push_softmax(scores: &[f32], out: &mut Vec<f64>) {
+    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let start = out.len();
+    out.extend(scores.iter().map(|&s| f64::from(s - max).exp()));
+    let total: f64 = out[start..].iter().sum();
+    out[start..].iter_mut().for_each(|p| *p /= total);
+}
+
 /// A boosted model in owned buffers.
 pub struct Boosted {
     trained: Owned,
 }
 
+/// Training rows binned once for every boosting trial: quantile cuts of the features, the
+/// bins, and the targets.
+pub struct BoostData<'a> {
+    cuts: Cuts,
+    binned: Binned,
+    y: &'a [f32],
+}
+
+impl<'a> BoostData<'a> {
+    /// Fits [`MAX_BINS`] cuts per feature of `train` and bins its rows.
+    pub fn new(train: &Table<'a>) -> Result<BoostData<'a>> {
+        let matrix = Matrix {
+            x: train.x.to_vec(),
+            cols: train.cols,
+        };
+        let cuts = Cuts::fit(&matrix, MAX_BINS)?;
+        let binned = cuts.bin(&matrix)?;
+        Ok(BoostData {
+            cuts,
+            binned,
+            y: train.y,
+        })
+    }
+}
+
 /// Boosts on `train` with `rounds` (≤ the configuration's cap), `leaves`, `lr`, `subsample`.
-pub fn fit_boosted(train: &Table<'_>, task: Task, config: &Config, seed: u64) -> Result<Boosted> {
+pub fn fit_boosted(
+    train: &BoostData<'_>,
+    task: Task,
+    config: &Config,
+    seed: u64,
+) -> Result<Boosted> {
     let rounds = get_i(config, "rounds")?.max(1) as usize;
     let leaves = get_i(config, "leaves")?.max(2) as usize;
     let params = BoostParams {
@@ -88,13 +127,7 @@ pub fn fit_boosted(train: &Table<'_>, task: Task, config: &Config, seed: u64) ->
         row_subsample: get_f(config, "subsample")? as f32,
         start_from_prior: true,
     };
-    let matrix = Matrix {
-        x: train.x.to_vec(),
-        cols: train.cols,
-    };
-    let cuts = Cuts::fit(&matrix, MAX_BINS)?;
-    let binned = cuts.bin(&matrix)?;
-    let trained = boost(&cuts, &binned, train.y, &params, seed, None)?;
+    let trained = boost(&train.cuts, &train.binned, train.y, &params, seed, None)?;
     Ok(Boosted { trained })
 }
 
@@ -110,10 +143,7 @@ impl Boosted {
             if k == 1 {
                 out.push(f64::from(scores[0]));
             } else {
-                let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let e: Vec<f64> = scores.iter().map(|&s| f64::from(s - max).exp()).collect();
-                let total: f64 = e.iter().sum();
-                out.extend(e.iter().map(|v| v / total));
+                push_softmax(&scores, &mut out);
             }
         }
         Ok(out)

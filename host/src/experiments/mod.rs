@@ -67,8 +67,8 @@ pub fn registry() -> Vec<Box<dyn Experiment>> {
 }
 
 /// The experiments that need the `gpu` feature, in `edgeml reproduce`'s order; each reports a
-/// missing adapter instead of failing. `gpu-mlp` runs 2 epochs (≈ 45 s on lavapipe, where one
-/// GPU epoch of 60 000 rows takes ≈ 12–22 s) instead of its default 3.
+/// missing adapter instead of failing. `gpu-mlp` runs 2 epochs instead of its default 3: on
+/// lavapipe one GPU epoch of 60 000 rows takes ≈ 11 s.
 #[cfg(feature = "gpu")]
 fn gpu_experiments() -> Vec<Box<dyn Experiment>> {
     let args = gpu_mlp::GpuMlpArgs {

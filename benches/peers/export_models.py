@@ -9,15 +9,14 @@ input rows with NaN entries (`export_missing`: `*_missing.*` inputs and cases, a
 `*_nan_regression` models trained with NaN). Also writes
 a 500-tree LightGBM model to target/import/lgb_500.txt for the import-time measurement.
 
-Data: California Housing (cal_housing.data) and Fashion-MNIST (IDX files), found through
-EDGEML_CALIFORNIA_DIR / EDGEML_FASHION_MNIST_DIR or the standard places the host looks in.
+Data: California Housing (the copy in host/data/, or EDGEML_CALIFORNIA_DIR) and Fashion-MNIST
+(IDX files), found as the host finds them (benches/peers/edgeml_data.py).
 Run: benches/peers/.venv/bin/python benches/peers/export_models.py
 Pins: benches/peers/requirements.txt (lightgbm, xgboost-cpu, numpy).
 """
 
 import gzip
 import json
-import os
 import pathlib
 
 import lightgbm as lgb
@@ -27,6 +26,7 @@ from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegres
                               RandomForestClassifier)
 from sklearn.tree import DecisionTreeRegressor
 
+from edgeml_data import california_path, fashion_dir
 from sklearn_export import export
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -34,20 +34,16 @@ OUT = ROOT / "host" / "tests" / "fixtures" / "import"
 N_ROWS = 64
 
 
-def find(env, sub, name):
-    dirs = [os.environ.get(env)] if os.environ.get(env) else []
-    dirs += [pathlib.Path("/usr/share/datasets") / sub, ROOT.parent / "shared" / "datasets" / sub]
-    for d in dirs:
-        for n in (name, name + ".gz"):
-            p = pathlib.Path(d) / n
-            if p.is_file():
-                return p
-    raise SystemExit(f"{name} not found (set {env})")
+def fashion_file(name):
+    folder = fashion_dir()
+    for n in (name, name + ".gz"):
+        if (folder / n).is_file():
+            return folder / n
+    raise SystemExit(f"{name} not found in {folder} (set EDGEML_FASHION_MNIST_DIR)")
 
 
 def california():
-    path = find("EDGEML_CALIFORNIA_DIR", "california-housing", "cal_housing.data")
-    data = np.loadtxt(path, delimiter=",", dtype=np.float64)
+    data = np.loadtxt(california_path(), delimiter=",", dtype=np.float64)
     # Same features as the host's loader order: everything but the last column (the target).
     x = data[:, :-1].astype(np.float32)
     y = (data[:, -1] / 100000.0).astype(np.float64)
@@ -62,8 +58,8 @@ def idx(path):
 
 
 def fashion(n):
-    xi = idx(find("EDGEML_FASHION_MNIST_DIR", "fashion-mnist", "train-images-idx3-ubyte"))
-    yi = idx(find("EDGEML_FASHION_MNIST_DIR", "fashion-mnist", "train-labels-idx1-ubyte"))
+    xi = idx(fashion_file("train-images-idx3-ubyte"))
+    yi = idx(fashion_file("train-labels-idx1-ubyte"))
     x = xi[:n].reshape(n, -1).astype(np.float32) / np.float32(255.0)
     return x, yi[:n].astype(np.int64)
 

@@ -26,25 +26,7 @@ import sklearn  # noqa: E402
 from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-FILE = "cal_housing.data"
-
-
-def candidates():
-    """The folders edgeml's DataConfig looks in, in its order."""
-    if os.environ.get("EDGEML_CALIFORNIA_DIR"):
-        return [os.environ["EDGEML_CALIFORNIA_DIR"]]
-    dirs = []
-    if os.environ.get("EDGEML_DATA_DIR"):
-        dirs.append(os.path.join(os.environ["EDGEML_DATA_DIR"], "california-housing"))
-    here = os.path.dirname(os.path.abspath(__file__))
-    workspace = os.path.dirname(os.path.dirname(here))
-    dirs += [
-        "/usr/share/datasets/california-housing",
-        "../shared/datasets/california-housing",
-        os.path.join(os.path.dirname(workspace), "shared/datasets/california-housing"),
-        "data/california-housing",
-    ]
-    return dirs
+from edgeml_data import california_path  # noqa: E402  (edgeml's data search, one place)
 
 
 def load(path):
@@ -117,7 +99,7 @@ def compare(edgeml_path, peer, out_path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", help=f"path of {FILE} (default: edgeml's search folders)")
+    parser.add_argument("--data", help="path of cal_housing.data[.gz] (default: as edgeml finds it)")
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--lab-loop", action="store_true", help="also time the lab's numpy loop")
@@ -126,12 +108,7 @@ def main():
     parser.add_argument("--json-out", help="write the JSON here instead of stdout")
     args = parser.parse_args()
 
-    path = args.data
-    if path is None:
-        found = [os.path.join(d, FILE) for d in candidates() if os.path.isfile(os.path.join(d, FILE))]
-        if not found:
-            raise SystemExit(f"{FILE} not found in {candidates()}")
-        path = found[0]
+    path = args.data or california_path()
     data, label = load(path)
     rng = np.random.default_rng(seed=args.seed)
     rnd = rng.random(len(label))

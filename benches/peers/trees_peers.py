@@ -34,7 +34,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegresso
 from sklearn.tree import DecisionTreeRegressor  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from sklearn_knn import FILE, candidates  # noqa: E402  (edgeml's data folders, one place)
+from edgeml_data import california_path, fashion_dir  # noqa: E402  (edgeml's data search, one place)
 
 
 def load(path):
@@ -95,11 +95,7 @@ def peers(rounds, lr, leaves, forest_trees, seed):
 
 
 def run(args):
-    path = args.data or next(
-        (os.path.join(d, FILE) for d in candidates() if os.path.exists(os.path.join(d, FILE))),
-        None)
-    if path is None:
-        raise SystemExit(f"{FILE} not found in {candidates()}")
+    path = args.data or california_path()
     x, y = load(path)
     test = np.random.default_rng(args.seed).random(len(y)) < 0.2
     xtr, ytr, xte, yte = x[~test], y[~test], x[test], y[test]
@@ -218,7 +214,7 @@ def compare(edgeml_path, peer, out_path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", help=f"path of {FILE} (default: edgeml's search folders)")
+    parser.add_argument("--data", help="path of cal_housing.data[.gz] (default: as edgeml finds it)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--rounds", type=int, default=500)
@@ -228,8 +224,7 @@ def main():
     parser.add_argument("--fashion-train", type=int, default=0,
                         help="also LightGBM on this many Fashion-MNIST training images")
     parser.add_argument("--fashion-rounds", type=int, default=100)
-    parser.add_argument("--fashion-dir", default=os.environ.get(
-        "EDGEML_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"))
+    parser.add_argument("--fashion-dir", default=str(fashion_dir()))
     parser.add_argument("--edgeml", help="trees.json from edgeml trees (--regression-only)")
     parser.add_argument("--out", default="report/peers_trees.md")
     parser.add_argument("--json-out", help="write the JSON here instead of stdout")

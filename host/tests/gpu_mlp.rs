@@ -15,11 +15,10 @@ fn quick_run_matches_cpu_and_writes_every_key() {
         println!("skipped: no GPU adapter ({e})");
         return;
     }
-    let empty = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let ctx = RunContext {
         data: DataConfig {
-            fashion_mnist_dir: Some(empty.path().to_path_buf()),
+            synthetic: true,
             ..DataConfig::default()
         },
         out_dir: out.path().to_path_buf(),

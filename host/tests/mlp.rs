@@ -9,10 +9,10 @@ use edgeml_host::experiments::mlp::{self, Examples, MlpArgs, MlpExperiment, Prec
 use edgeml_host::experiments::{Experiment, RunContext};
 use serde_json::Value;
 
-/// A config whose Fashion-MNIST folder is empty, so the loaders fall back to synthetic data.
-fn synthetic_config(dir: &std::path::Path) -> DataConfig {
+/// A config that runs on the synthetic stand-ins (`--synthetic`).
+fn synthetic_config() -> DataConfig {
     DataConfig {
-        fashion_mnist_dir: Some(dir.to_path_buf()),
+        synthetic: true,
         ..DataConfig::default()
     }
 }
@@ -28,10 +28,9 @@ fn losses(curve: &Value) -> Vec<f64> {
 
 #[test]
 fn quick_run_trains_and_writes_every_key() {
-    let empty = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let ctx = RunContext {
-        data: synthetic_config(empty.path()),
+        data: synthetic_config(),
         out_dir: out.path().to_path_buf(),
         quick: true,
         seed: 42,
@@ -105,10 +104,8 @@ fn quick_run_trains_and_writes_every_key() {
 }
 
 fn synthetic_examples() -> (Examples, Examples) {
-    let empty = tempfile::tempdir().unwrap();
     let split =
-        datasets::load_fashion_mnist_or_synthetic(&synthetic_config(empty.path()), 1000, 400, 3)
-            .unwrap();
+        datasets::load_fashion_mnist_or_synthetic(&synthetic_config(), 1000, 400, 3).unwrap();
     (
         Examples::from_dataset(&split.train, usize::MAX).unwrap(),
         Examples::from_dataset(&split.test, usize::MAX).unwrap(),

@@ -1,5 +1,5 @@
 //! The synthetic generators are deterministic per seed and have their stated statistics; the
-//! `*_or_synthetic` helpers fall back only when files are missing.
+//! `*_or_synthetic` helpers use the stand-ins on request (`--synthetic`) or where files are missing.
 
 use edgeml_host::datasets::{self, synthetic, DataConfig, Targets};
 
@@ -107,11 +107,10 @@ fn friedman1_follows_its_formula_and_noise_level() {
 }
 
 #[test]
-fn fallback_only_when_files_are_missing() {
+fn stand_ins_on_request_and_errors_for_broken_or_missing_named_files() {
     let empty = tempfile::tempdir().unwrap();
     let config = DataConfig {
-        fashion_mnist_dir: Some(empty.path().to_path_buf()),
-        california_dir: Some(empty.path().to_path_buf()),
+        synthetic: true,
         ..DataConfig::default()
     };
     let split = datasets::load_fashion_mnist_or_synthetic(&config, 50, 20, 1).unwrap();
@@ -124,12 +123,39 @@ fn fallback_only_when_files_are_missing() {
         .features
         .iter()
         .all(|&x| (0.0..=1.0).contains(&x)));
-    let housing = datasets::load_california_or_synthetic(&config, 100, 1).unwrap();
+    let housing = datasets::load_california_or_synthetic(&config, 1).unwrap();
     assert!(housing.synthetic);
-    assert_eq!(housing.features.dim(), (100, 8));
+    assert_eq!(
+        housing.features.dim(),
+        (synthetic::CALIFORNIA_STAND_IN_ROWS, 8)
+    );
+    // On California's $100k scale: the lab's six classes are all well populated.
+    let Targets::Regression(y) = &housing.targets else {
+        panic!("regression expected")
+    };
+    let mut counts = [0usize; 6];
+    for &t in y {
+        counts[datasets::california::class_of(t) as usize] += 1;
+    }
+    assert!(
+        counts.iter().all(|&c| c > y.len() / 100),
+        "class counts {counts:?}"
+    );
 
-    // A broken file is an error, never replaced by synthetic data.
+    // A folder the user named that lacks the files is an error naming it; a broken file is an
+    // error, never replaced by synthetic data.
+    let named = DataConfig {
+        fashion_mnist_dir: Some(empty.path().to_path_buf()),
+        california_dir: Some(empty.path().to_path_buf()),
+        ..DataConfig::default()
+    };
+    let err = datasets::load_fashion_mnist_or_synthetic(&named, 50, 20, 1).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&empty.path().display().to_string()),
+        "{err}"
+    );
     std::fs::write(empty.path().join("cal_housing.data"), "1,2\n").unwrap();
-    let err = datasets::load_california_or_synthetic(&config, 100, 1).unwrap_err();
+    let err = datasets::load_california_or_synthetic(&named, 1).unwrap_err();
     assert!(err.to_string().contains("line 1"), "{err}");
 }

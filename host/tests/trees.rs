@@ -2,6 +2,7 @@
 //! exact fractions), and the quick run of the whole experiment produces consistent figures
 //! that beat trivial baselines computed here from the data.
 
+use edgeml_host::datasets::california::class_of;
 use edgeml_host::datasets::{self, DataConfig, Targets};
 use edgeml_host::experiments::trees::{candidates, chosen, core_root, Trees, TreesArgs, EVENTS};
 use edgeml_host::experiments::{Experiment, RunContext};
@@ -46,10 +47,10 @@ fn num(v: &serde_json::Value, key: &str) -> f64 {
 /// Baselines on the same split (numpy's `default_rng(42).random(n) < 0.2` is the test set),
 /// in f64: test RMSE of predicting the training mean, and test accuracy of predicting the
 /// training set's most frequent class (target truncated to $100k).
-fn baselines(config: &DataConfig) -> Option<(f64, f64)> {
-    let data = datasets::california::load(config).ok()?;
+fn baselines(config: &DataConfig) -> (f64, f64) {
+    let data = datasets::load_california_or_synthetic(config, 42).expect("California loads");
     let Targets::Regression(y) = data.targets else {
-        return None;
+        panic!("regression targets expected");
     };
     let mut rng = edgeml_core::rng::Pcg64Numpy::new(42);
     let test: Vec<bool> = y.iter().map(|_| rng.random() < 0.2).collect();
@@ -57,25 +58,37 @@ fn baselines(config: &DataConfig) -> Option<(f64, f64)> {
     for (&t, _) in y.iter().zip(&test).filter(|p| !*p.1) {
         sum += f64::from(t);
         n += 1;
-        counts[t.trunc() as usize] += 1;
+        counts[class_of(t) as usize] += 1;
     }
     let mean = sum / n as f64;
     let majority = (0..8).max_by_key(|&c| counts[c]).unwrap();
     let (mut sq, mut hits, mut m) = (0.0f64, 0usize, 0usize);
     for (&t, _) in y.iter().zip(&test).filter(|p| *p.1) {
         sq += (f64::from(t) - mean).powi(2);
-        hits += usize::from(t.trunc() as usize == majority);
+        hits += usize::from(class_of(t) as usize == majority);
         m += 1;
     }
-    Some(((sq / m as f64).sqrt(), hits as f64 / m as f64))
+    ((sq / m as f64).sqrt(), hits as f64 / m as f64)
 }
 
 #[test]
-fn quick_run_is_consistent_and_beats_baselines() {
-    let out = std::env::temp_dir().join(format!("edgeml-trees-test-{}", std::process::id()));
-    std::fs::create_dir_all(&out).unwrap();
+fn quick_run_on_real_data_is_consistent_and_beats_baselines() {
+    quick_run_is_consistent_and_beats_baselines(DataConfig::default());
+}
+
+#[test]
+fn quick_run_on_stand_ins_is_consistent_and_beats_baselines() {
+    quick_run_is_consistent_and_beats_baselines(DataConfig {
+        synthetic: true,
+        ..DataConfig::default()
+    });
+}
+
+fn quick_run_is_consistent_and_beats_baselines(data: DataConfig) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_path_buf();
     let ctx = RunContext {
-        data: DataConfig::default(),
+        data,
         out_dir: out.clone(),
         quick: true,
         seed: 42,
@@ -112,10 +125,8 @@ fn quick_run_is_consistent_and_beats_baselines() {
         (last - boosted).abs() < 1e-4 * boosted,
         "{last} vs {boosted}"
     );
-    let baseline = baselines(&ctx.data);
-    if let Some((rmse, _)) = baseline {
-        assert!(boosted < 0.8 * rmse, "{boosted} vs mean baseline {rmse}");
-    }
+    let (rmse, majority) = baselines(&ctx.data);
+    assert!(boosted < 0.8 * rmse, "{boosted} vs mean baseline {rmse}");
     let shares: f64 = reg["importance"]
         .as_object()
         .unwrap()
@@ -124,7 +135,6 @@ fn quick_run_is_consistent_and_beats_baselines() {
         .sum();
     assert!((shares - 1.0).abs() < 1e-9);
     for m in f["california_classes"]["models"].as_array().unwrap() {
-        let majority = baseline.map_or(1.0 / 6.0, |b| b.1);
         assert!(
             num(m, "test_accuracy") > majority + 0.1,
             "{m} vs majority {majority}"
@@ -151,9 +161,7 @@ fn quick_run_is_consistent_and_beats_baselines() {
         assert!(share > 0.0 && share < 1.0, "{v}");
     }
     for v in growth.iter().chain(missing) {
-        if let Some((rmse, _)) = baseline {
-            assert!(num(v, "test_rmse") < rmse, "{v} vs mean baseline {rmse}");
-        }
+        assert!(num(v, "test_rmse") < rmse, "{v} vs mean baseline {rmse}");
     }
 
     // The cascade: the stages' rejections and the passes partition the test events, and the
@@ -177,5 +185,4 @@ fn quick_run_is_consistent_and_beats_baselines() {
             stages[0]
         );
     }
-    std::fs::remove_dir_all(&out).ok();
 }

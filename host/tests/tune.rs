@@ -515,12 +515,10 @@ fn quick_experiments_write_their_figures_and_plots() {
         EnsembleArgs, EnsembleExperiment, TuneArgs, TuneExperiment,
     };
     use edgeml_host::experiments::{Experiment, RunContext};
-    let empty = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let ctx = RunContext {
         data: DataConfig {
-            fashion_mnist_dir: Some(empty.path().to_path_buf()),
-            california_dir: Some(empty.path().to_path_buf()),
+            synthetic: true,
             ..DataConfig::default()
         },
         out_dir: out.path().to_path_buf(),

@@ -1,5 +1,6 @@
 //! Where dataset files are looked for: a command-line flag, else an environment variable, else
-//! the standard places.
+//! the standard places; California Housing's standard place is the copy shipped inside the
+//! binary (`host/data/cal_housing.data.gz`).
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +9,8 @@ use clap::Args;
 use super::DataError;
 
 /// Dataset folders from the command line or environment; unset ones fall back to the standard
-/// places (see [`DataConfig::candidates`]).
+/// places (see [`DataConfig::candidates`]). A folder given here that lacks the files is an
+/// error, never a fallback.
 #[derive(Args, Clone, Debug, Default)]
 pub struct DataConfig {
     /// Folder holding the Fashion-MNIST IDX files.
@@ -17,12 +19,16 @@ pub struct DataConfig {
     /// Folder holding the MNIST IDX files.
     #[arg(long, global = true, env = "EDGEML_MNIST_DIR")]
     pub mnist_dir: Option<PathBuf>,
-    /// Folder holding California Housing's cal_housing.data.
+    /// Folder holding California Housing's cal_housing.data (or .gz); default: the copy built
+    /// into the binary.
     #[arg(long, global = true, env = "EDGEML_CALIFORNIA_DIR")]
     pub california_dir: Option<PathBuf>,
     /// Common root holding fashion-mnist/, mnist/ and california-housing/.
     #[arg(long, global = true, env = "EDGEML_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Run every experiment on the synthetic stand-ins instead of the real data.
+    #[arg(long, global = true, env = "EDGEML_SYNTHETIC")]
+    pub synthetic: bool,
 }
 
 /// The datasets the config knows folders for.
@@ -62,46 +68,68 @@ impl Source {
             Source::FashionMnist => "install them with `apt-get install dataset-fashion-mnist`",
             Source::Mnist => "download the four MNIST IDX files",
             Source::California => {
-                "download cal_housing.tgz from https://www.dcc.fc.up.pt/~ltorgo/Regression/cal_housing.html"
+                "unset it to use the copy built into edgeml, or put StatLib's cal_housing.data \
+                 (or cal_housing.data.gz) there"
             }
         };
         format!("{get}, or point `{flag}` / {env} (or EDGEML_DATA_DIR) at their folder")
     }
 }
 
+/// Where a dataset's folders come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The user named the folder (flag or environment variable): it alone is tried, and a
+    /// missing file is an error.
+    Explicit(PathBuf),
+    /// Nothing was named: the standard folders are tried in order.
+    Standard(Vec<PathBuf>),
+}
+
 impl DataConfig {
-    /// The folders tried for `source`, in order: the explicit folder alone if one is set;
-    /// else `$EDGEML_DATA_DIR/<subdir>`, `/usr/share/datasets/<subdir>`,
-    /// `../shared/datasets/<subdir>`, the workspace's `../shared/datasets/<subdir>`, and
-    /// `./data/<subdir>`.
-    pub fn candidates(&self, source: Source) -> Vec<PathBuf> {
-        let explicit = match source {
+    /// A config that looks only at the standard places (no flags, no environment).
+    pub fn standard() -> DataConfig {
+        DataConfig::default()
+    }
+
+    /// The folder the user named for `source`: its own flag or variable, else
+    /// `$EDGEML_DATA_DIR/<subdir>`; `None` when neither is set.
+    pub fn explicit(&self, source: Source) -> Option<PathBuf> {
+        let own = match source {
             Source::FashionMnist => &self.fashion_mnist_dir,
             Source::Mnist => &self.mnist_dir,
             Source::California => &self.california_dir,
         };
-        if let Some(dir) = explicit {
-            return vec![dir.clone()];
+        own.clone().or_else(|| {
+            self.data_dir
+                .as_ref()
+                .map(|root| root.join(source.subdir()))
+        })
+    }
+
+    /// Where `source` is looked for: the folder the user named, else the standard folders —
+    /// `/usr/share/datasets/<subdir>` (where Debian's `dataset-*` packages install) for the
+    /// IDX datasets, none for California Housing (its standard place is the embedded copy).
+    pub fn origin(&self, source: Source) -> Origin {
+        match self.explicit(source) {
+            Some(dir) => Origin::Explicit(dir),
+            None if source == Source::California => Origin::Standard(Vec::new()),
+            None => Origin::Standard(vec![Path::new("/usr/share/datasets").join(source.subdir())]),
         }
-        let sub = source.subdir();
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let workspace_shared = match manifest.parent().and_then(Path::parent) {
-            Some(above_workspace) => above_workspace.join("shared/datasets"),
-            None => manifest.join("../../shared/datasets"),
-        };
-        let mut dirs: Vec<PathBuf> = self.data_dir.iter().map(|root| root.join(sub)).collect();
-        dirs.extend([
-            Path::new("/usr/share/datasets").join(sub),
-            Path::new("../shared/datasets").join(sub),
-            workspace_shared.join(sub),
-            Path::new("data").join(sub),
-        ]);
-        dirs
+    }
+
+    /// The folders tried for `source`, in order.
+    pub fn candidates(&self, source: Source) -> Vec<PathBuf> {
+        match self.origin(source) {
+            Origin::Explicit(dir) => vec![dir],
+            Origin::Standard(dirs) => dirs,
+        }
     }
 
     /// The first candidate folder for `source` holding every file in `names`, where each
     /// entry lists acceptable alternatives (e.g. `x.gz` or `x`); returns the chosen paths.
     pub fn locate(&self, source: Source, names: &[&[&str]]) -> Result<Vec<PathBuf>, DataError> {
+        let origin = self.origin(source);
         let tried = self.candidates(source);
         for dir in &tried {
             let found: Option<Vec<PathBuf>> = names
@@ -122,6 +150,7 @@ impl DataConfig {
             files: names.iter().map(|alts| alts.join(" or ")).collect(),
             tried,
             hint: source.hint(),
+            explicit: matches!(origin, Origin::Explicit(_)),
         })
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::config::Source;
+use super::config::{Origin, Source};
 use super::{california, idx, DataConfig, DataError};
 
 /// One file of a found dataset.
@@ -15,9 +15,9 @@ use super::{california, idx, DataConfig, DataError};
 pub struct FileEntry {
     /// Where it is.
     pub path: PathBuf,
-    /// Size on disk in bytes.
+    /// Size in bytes (of the decompressed text for the embedded California copy).
     pub bytes: u64,
-    /// Hex SHA-256 of its bytes on disk.
+    /// Hex SHA-256 of its bytes (likewise decompressed for the embedded copy).
     pub sha256: String,
 }
 
@@ -120,18 +120,57 @@ pub fn survey(config: &DataConfig) -> Vec<Entry> {
             || idx::locate_split(config, Source::Mnist),
             || idx::load_mnist(config).map(split_rows),
         ),
-        entry(
+        california_entry(config),
+    ]
+}
+
+/// California Housing: the folder the user named, else the copy built into the binary (listed
+/// with the SHA-256 of its decompressed text, which loading checks).
+fn california_entry(config: &DataConfig) -> Entry {
+    let rows = || california::load(config).map(|d| vec![("all".to_string(), d.rows())]);
+    match config.origin(Source::California) {
+        Origin::Explicit(_) => entry(
             config,
             Source::California,
-            || config.locate(Source::California, &[&[california::FILE]]),
-            || california::load(config).map(|d| vec![("all".to_string(), d.rows())]),
+            || {
+                config.locate(
+                    Source::California,
+                    &[&[california::FILE, california::FILE_GZ]],
+                )
+            },
+            rows,
         ),
-    ]
+        Origin::Standard(_) => {
+            let mut entry = Entry {
+                name: Source::California.subdir().into(),
+                tried: vec![PathBuf::from(california::EMBEDDED_NAME)],
+                found: true,
+                files: vec![FileEntry {
+                    path: PathBuf::from(california::EMBEDDED_NAME),
+                    bytes: california::BYTES as u64,
+                    sha256: california::SHA256.into(),
+                }],
+                rows: Vec::new(),
+                error: None,
+            };
+            match rows() {
+                Ok(rows) => entry.rows = rows,
+                Err(err) => entry.error = Some(err.to_string()),
+            }
+            entry
+        }
+    }
 }
 
 /// The survey as human-readable text.
 pub fn render(entries: &[Entry]) -> String {
-    let mut out = String::new();
+    let mut out = String::from(
+        "Each dataset is looked for in its flag's folder (--fashion-mnist-dir, --mnist-dir, \
+         --california-dir), else its environment variable's, else $EDGEML_DATA_DIR/<name>/; a \
+         folder named so must hold the files. Unnamed, Fashion-MNIST and MNIST come from \
+         /usr/share/datasets/<name>/ (Debian's dataset-* packages) and California Housing \
+         from the copy built into edgeml.\n\n",
+    );
     for e in entries {
         let status = if e.error.is_none() && e.found {
             "found"

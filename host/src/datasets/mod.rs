@@ -74,7 +74,7 @@ pub struct Split {
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// None of the places looked at holds the dataset's files.
-    #[error("{dataset} not found: looked for {} (in {}); {hint}", files.join(", "), show_paths(tried))]
+    #[error("{dataset} not found: looked for {} in {}{}; {hint}", files.join(", "), show_paths(tried), if *explicit { " (the folder you gave)" } else { "" })]
     Missing {
         /// The dataset's name.
         dataset: String,
@@ -84,6 +84,8 @@ pub enum DataError {
         tried: Vec<PathBuf>,
         /// How to install it or point the loader at it.
         hint: String,
+        /// Whether the user named the folder (flag or environment variable).
+        explicit: bool,
     },
     /// The file exists but could not be read.
     #[error("{}: {source}", path.display())]
@@ -117,6 +119,18 @@ impl DataError {
         matches!(self, DataError::Missing { .. })
     }
 
+    /// Whether a synthetic stand-in may replace the data: the files are missing from the
+    /// standard places, and the user did not name a folder for them.
+    pub fn allows_stand_in(&self) -> bool {
+        matches!(
+            self,
+            DataError::Missing {
+                explicit: false,
+                ..
+            }
+        )
+    }
+
     pub(crate) fn format(path: &std::path::Path, fault: impl Into<String>) -> DataError {
         DataError::Format {
             path: path.to_path_buf(),
@@ -132,45 +146,38 @@ impl DataError {
     }
 }
 
-/// Fashion-MNIST's train/test split where installed, else a synthetic 10-class stand-in
-/// (Gaussian blobs of 784 features in [0, 1], `synthetic_train`/`synthetic_test` rows).
-/// Files that exist but are broken are an error, never silently replaced.
+/// Fashion-MNIST's train/test split where installed, else (or with `config.synthetic`) the
+/// synthetic stand-in [`synthetic::fashion_stand_in`] with `synthetic_train`/`synthetic_test`
+/// rows. Files that exist but are broken, and a folder the user named that lacks them, are an
+/// error, never silently replaced.
 pub fn load_fashion_mnist_or_synthetic(
     config: &DataConfig,
     synthetic_train: usize,
     synthetic_test: usize,
     seed: u64,
 ) -> Result<Split, DataError> {
-    match idx::load_fashion_mnist(config) {
-        Err(err) if err.is_missing() => {
-            let mut split = synthetic::image_like_split(
-                synthetic_train,
-                synthetic_test,
-                &idx::FASHION_CLASSES,
-                seed,
-            )?;
-            let note = format!(" (stand-in: {err})");
-            split.train.source.push_str(&note);
-            split.test.source.push_str(&note);
-            Ok(split)
+    let reason = if config.synthetic {
+        "--synthetic".to_string()
+    } else {
+        match idx::load_fashion_mnist(config) {
+            Err(err) if err.allows_stand_in() => err.to_string(),
+            other => return other,
         }
-        other => other,
-    }
+    };
+    let mut split = synthetic::fashion_stand_in(synthetic_train, synthetic_test, seed)?;
+    let note = format!(" (stand-in: {reason})");
+    split.train.source.push_str(&note);
+    split.test.source.push_str(&note);
+    Ok(split)
 }
 
-/// California Housing where installed, else Friedman #1 with 8 features and
-/// `synthetic_rows` rows as a regression stand-in. Broken files are an error.
-pub fn load_california_or_synthetic(
-    config: &DataConfig,
-    synthetic_rows: usize,
-    seed: u64,
-) -> Result<Dataset, DataError> {
-    match california::load(config) {
-        Err(err) if err.is_missing() => {
-            let mut data = synthetic::friedman1(synthetic_rows, 8, 1.0, seed)?;
-            data.source.push_str(&format!(" (stand-in: {err})"));
-            Ok(data)
-        }
-        other => other,
+/// California Housing from the folder the user named, else the copy built into the binary;
+/// with `config.synthetic`, the stand-in [`synthetic::california_stand_in`] instead.
+pub fn load_california_or_synthetic(config: &DataConfig, seed: u64) -> Result<Dataset, DataError> {
+    if config.synthetic {
+        let mut data = synthetic::california_stand_in(seed)?;
+        data.source.push_str(" (stand-in: --synthetic)");
+        return Ok(data);
     }
+    california::load(config)
 }

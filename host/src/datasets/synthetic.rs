@@ -112,3 +112,28 @@ pub fn image_like_split(
         test: part(train..train + test, "test"),
     })
 }
+
+/// Rows of the California Housing stand-in (as many as the real file).
+pub const CALIFORNIA_STAND_IN_ROWS: usize = 20_640;
+/// Rows of the Fashion-MNIST stand-in's training part when a caller asks for the full size.
+pub const FASHION_STAND_IN_TRAIN: usize = 60_000;
+
+/// The stand-in for California Housing, used by every experiment alike: Friedman #1 with 8
+/// features (noise 1), its target divided by 5 so that it spans `[0, 6)` like California's
+/// $100k values (Friedman #1's noiseless range is `[0, 30]`), so the lab's six classes
+/// ([`super::california::class_of`]) mean the same thing on both.
+pub fn california_stand_in(seed: u64) -> Result<Dataset, DataError> {
+    let mut data = friedman1(CALIFORNIA_STAND_IN_ROWS, 8, 1.0, seed)?;
+    if let Targets::Regression(values) = &mut data.targets {
+        values.iter_mut().for_each(|y| *y /= 5.0);
+    }
+    data.source
+        .push_str(", target / 5 as California's $100k scale");
+    Ok(data)
+}
+
+/// The stand-in for Fashion-MNIST, used by every experiment alike: [`image_like_split`] with
+/// Fashion-MNIST's ten class names.
+pub fn fashion_stand_in(train: usize, test: usize, seed: u64) -> Result<Split, DataError> {
+    image_like_split(train, test, &super::idx::FASHION_CLASSES, seed)
+}

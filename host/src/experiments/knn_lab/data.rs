@@ -5,10 +5,8 @@
 use anyhow::{bail, Result};
 use edgeml_core::knn::Points;
 
+use crate::datasets::california::class_of;
 use crate::datasets::{self, DataConfig, Targets};
-
-/// Rows of the synthetic stand-in when California Housing is not installed.
-pub const SYNTHETIC_ROWS: usize = 20640;
 
 /// Features and labels, one label per row.
 #[derive(Clone, Debug)]
@@ -61,27 +59,14 @@ impl Table {
     }
 }
 
-/// The lab's label for a target in $100k: the integer part (`astype(int)` truncates).
-pub fn label_of(target: f32) -> u32 {
-    target.max(0.0).trunc() as u32
-}
-
-/// California Housing with truncated targets; where it is not installed, Friedman #1 (8
-/// features) with its target scaled into six bands as a stand-in. Broken files are an error.
+/// California Housing (or, with `--synthetic`, its stand-in) with the lab's six classes
+/// ([`class_of`]). Broken files are an error.
 pub fn load(config: &DataConfig, seed: u64) -> Result<LabData> {
-    let dataset = datasets::load_california_or_synthetic(config, SYNTHETIC_ROWS, seed)?;
+    let dataset = datasets::load_california_or_synthetic(config, seed)?;
     let Targets::Regression(targets) = &dataset.targets else {
         bail!("California Housing should have regression targets");
     };
-    let labels: Vec<u32> = if dataset.synthetic {
-        let top = targets.iter().copied().fold(f32::MIN, f32::max).max(1e-6);
-        targets
-            .iter()
-            .map(|&t| label_of(t / top * 5.999).min(5))
-            .collect()
-    } else {
-        targets.iter().map(|&t| label_of(t)).collect()
-    };
+    let labels: Vec<u32> = targets.iter().map(|&t| class_of(t)).collect();
     let n_classes = labels.iter().copied().max().map_or(1, |m| m as usize + 1);
     let cols = dataset.features.ncols();
     let x = dataset.features.iter().copied().collect();

@@ -12,8 +12,6 @@ use edgeml_core::tree::{
 use super::fit::{self, timed, Cuts, Matrix, Owned, Timing};
 use crate::datasets::{self, DataConfig, Targets};
 
-/// Rows of the synthetic stand-in when California Housing is not installed.
-const SYNTHETIC_ROWS: usize = 20640;
 /// Test fraction of the split.
 const TEST_FRACTION: f64 = 0.2;
 /// Bins per feature (LightGBM's `max_bin` default).
@@ -39,7 +37,7 @@ pub struct Housing {
 
 /// Loads California Housing (or its stand-in) and splits it with numpy's generator.
 pub fn load(config: &DataConfig, seed: u64) -> Result<Housing> {
-    let data = datasets::load_california_or_synthetic(config, SYNTHETIC_ROWS, seed)?;
+    let data = datasets::load_california_or_synthetic(config, seed)?;
     let Targets::Regression(y) = &data.targets else {
         bail!("California Housing should have regression targets");
     };
@@ -68,10 +66,7 @@ pub fn load(config: &DataConfig, seed: u64) -> Result<Housing> {
     })
 }
 
-/// The lab's class of a target in $100k: its integer part.
-pub fn class_of(target: f32) -> u32 {
-    target.max(0.0).trunc() as u32
-}
+pub use crate::datasets::california::class_of;
 
 /// Sizes of the California runs.
 #[derive(Clone, Copy, Debug)]

@@ -72,7 +72,7 @@ pub struct Regression {
 /// California Housing (or its synthetic stand-in), shuffled with `seed`, at most `rows`
 /// rows cut 60 / 20 / 20 into train / validation / test.
 pub fn california(config: &DataConfig, rows: usize, seed: u64) -> Result<Regression> {
-    let data = datasets::load_california_or_synthetic(config, rows.min(20_640), seed)?;
+    let data = datasets::load_california_or_synthetic(config, seed)?;
     let Targets::Regression(targets) = &data.targets else {
         bail!("{} has no regression targets", data.source);
     };

@@ -81,6 +81,6 @@ if $footprint; then
     cp "$target_dir/thumbv7em-none-eabihf/release/edgeml-firmware" "$elf_dir/all"
     parts+=("all=$elf_dir/all")
     edgeml export --dir "$firmware_dir/models" --footprint "$output" \
-        --readme "$repo_dir/README.md" "${parts[@]}" >"$firmware_dir/FOOTPRINT.md"
+        --readme "$repo_dir/docs/firmware.md" "${parts[@]}" >"$firmware_dir/FOOTPRINT.md"
     echo "wrote firmware/FOOTPRINT.md and the footprint block of README.md"
 fi

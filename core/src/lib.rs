@@ -1,8 +1,6 @@
-//! # edgeml-core
+#![doc = include_str!("../README.md")]
 //!
-//! A machine-learning core for microcontrollers and hosts alike: `#![no_std]`, no allocator,
-//! every buffer owned by the caller, every bad input answered with an [`Error`] rather than a
-//! panic.
+//! ## Modules
 //!
 //! - [`tensor`]: shapes, views over slices, fixed-capacity tensors.
 //! - [`scalar`]: f32 / f16 / bf16 storage with f32 arithmetic.

@@ -1,7 +1,7 @@
-//! The main job end to end, held to the README: `edgeml --quick reproduce` exits 0 and writes
-//! REPORT.md and one JSON per experiment; every experiment's JSON has a key table in the
-//! README; every documented key is in the JSON (keys documented "only when …" are optional);
-//! and every key in the JSON is covered by a documented one.
+//! The main job end to end, held to its documentation: `edgeml --quick reproduce` exits 0 and
+//! writes REPORT.md and one JSON per experiment; every experiment's JSON has a key table in
+//! `docs/report-keys.md`; every documented key is in the JSON (keys documented "only when …"
+//! are optional); and every key in the JSON is covered by a documented one.
 //!
 //! Key patterns are dot-separated segments: a plain name; `<a|b|c>` (each alternative must be
 //! present); `<name>` (any keys, at least one); either may carry a literal prefix or suffix
@@ -54,7 +54,7 @@ impl Segment {
     }
 }
 
-/// A documented key pattern and whether the README marks it optional ("only when …").
+/// A documented key pattern and whether the documentation marks it optional ("only when …").
 #[derive(Debug)]
 struct Documented {
     pattern: String,
@@ -81,12 +81,12 @@ fn segments(pattern: &str) -> Vec<Segment> {
     out
 }
 
-/// The README's key tables: for each `**`<name>.json`**` heading, the patterns in the first
+/// The key tables of `docs/report-keys.md`: for each `**`<name>.json`**` heading, the patterns in the first
 /// column of the table that follows it.
-fn documented_keys(readme: &str) -> BTreeMap<String, Vec<Documented>> {
+fn documented_keys(doc: &str) -> BTreeMap<String, Vec<Documented>> {
     let mut tables: BTreeMap<String, Vec<Documented>> = BTreeMap::new();
     let mut current: Option<String> = None;
-    for line in readme.lines() {
+    for line in doc.lines() {
         if let Some(rest) = line.strip_prefix("**`") {
             current = rest
                 .split_once(".json`**")
@@ -175,9 +175,10 @@ fn figures(out: &Path, name: &str) -> Value {
 
 #[test]
 fn quick_reproduce_writes_exactly_the_documented_keys() {
-    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-    let readme = std::fs::read_to_string(&readme_path).unwrap();
-    let documented = documented_keys(&readme);
+    let doc_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report-keys.md");
+    let doc = std::fs::read_to_string(&doc_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", doc_path.display()));
+    let documented = documented_keys(&doc);
     assert!(
         documented.len() >= 8,
         "key tables found: {:?}",
@@ -209,7 +210,7 @@ fn quick_reproduce_writes_exactly_the_documented_keys() {
     let tables: Vec<String> = documented.keys().cloned().collect();
     assert_eq!(
         written, tables,
-        "experiment JSON files vs README key tables"
+        "experiment JSON files vs the key tables of docs/report-keys.md"
     );
 
     let mut missing = Vec::new();

@@ -14,9 +14,14 @@ use crate::error::{ensure_finite, Error, Result};
 use crate::knn::distance::{distance, Metric};
 use crate::knn::points::Points;
 use crate::knn::topk::{Neighbor, TopK};
+use heapless::Vec;
 
 /// Marks a leaf in [`KdNode`]'s split dimension.
 const LEAF: u32 = u32::MAX;
+
+/// Capacity of the search's stack of far subtrees: one entry per level, and halving at most
+/// `u32::MAX` rows down to one takes 32 levels.
+const MAX_DEPTH: usize = 33;
 
 /// One node of a [`KdTree`]: a leaf (a range of the permutation) or a split.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -123,50 +128,67 @@ impl<'a> KdTree<'a> {
         self.visit(0, query, metric, top)
     }
 
+    /// Depth-first walk with an explicit stack of far subtrees, each with its plane bound. A
+    /// far subtree is entered after the near one is done, exactly as in recursion, so it is
+    /// skipped under the same k-th distance.
     fn visit<const K: usize>(
         &self,
-        node_index: usize,
+        root: usize,
         query: &[f32],
         metric: Metric,
         top: &mut TopK<K>,
     ) -> Result<()> {
-        let node = *self.nodes.get(node_index).ok_or(Error::Corrupt {
-            reason: "kd-tree node index out of range",
-        })?;
-        if node.dimension == LEAF {
-            let members = self
-                .permutation
-                .get(node.start as usize..node.end as usize)
-                .ok_or(Error::Corrupt {
-                    reason: "kd-tree leaf range out of range",
-                })?;
-            for &row in members {
-                let point = self.points.row(row as usize).ok_or(Error::Corrupt {
-                    reason: "kd-tree row out of range",
-                })?;
-                top.push(Neighbor {
-                    index: row as usize,
-                    distance: distance(metric, query, point)?,
-                });
+        let mut far_stack: Vec<(usize, f32), MAX_DEPTH> = Vec::new();
+        let mut next = Some(root);
+        loop {
+            let node_index = match next.take() {
+                Some(index) => index,
+                None => match far_stack.pop() {
+                    None => return Ok(()),
+                    Some((index, bound)) => match top.worst_distance() {
+                        Some(worst) if bound > worst => continue,
+                        _ => index,
+                    },
+                },
+            };
+            let node = *self.nodes.get(node_index).ok_or(Error::Corrupt {
+                reason: "kd-tree node index out of range",
+            })?;
+            if node.dimension == LEAF {
+                let members = self
+                    .permutation
+                    .get(node.start as usize..node.end as usize)
+                    .ok_or(Error::Corrupt {
+                        reason: "kd-tree leaf range out of range",
+                    })?;
+                for &row in members {
+                    let point = self.points.row(row as usize).ok_or(Error::Corrupt {
+                        reason: "kd-tree row out of range",
+                    })?;
+                    top.push(Neighbor {
+                        index: row as usize,
+                        distance: distance(metric, query, point)?,
+                    });
+                }
+                continue;
             }
-            return Ok(());
-        }
-        let coordinate = *query.get(node.dimension as usize).ok_or(Error::Corrupt {
-            reason: "kd-tree split dimension out of range",
-        })?;
-        let offset = coordinate - node.split;
-        let left = node_index + 1;
-        let right = node.right as usize;
-        let (near, far) = if offset < 0.0 {
-            (left, right)
-        } else {
-            (right, left)
-        };
-        self.visit(near, query, metric, top)?;
-        let bound = metric.term(offset);
-        match top.worst_distance() {
-            Some(worst) if bound > worst => Ok(()),
-            _ => self.visit(far, query, metric, top),
+            let coordinate = *query.get(node.dimension as usize).ok_or(Error::Corrupt {
+                reason: "kd-tree split dimension out of range",
+            })?;
+            let offset = coordinate - node.split;
+            let left = node_index + 1;
+            let right = node.right as usize;
+            let (near, far) = if offset < 0.0 {
+                (left, right)
+            } else {
+                (right, left)
+            };
+            far_stack
+                .push((far, metric.term(offset)))
+                .map_err(|_| Error::Corrupt {
+                    reason: "kd-tree deeper than its row count allows",
+                })?;
+            next = Some(near);
         }
     }
 }

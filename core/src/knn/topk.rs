@@ -1,7 +1,9 @@
-//! [`TopK`]: the k nearest candidates seen so far, in a const-capacity array, ordered by
-//! `(distance, index)`.
+//! [`TopK`]: the k nearest candidates seen so far, in a const-capacity `heapless::Vec`, ordered
+//! by `(distance, index)`.
 
 use core::cmp::Ordering;
+
+use heapless::Vec;
 
 use crate::error::{Error, Result};
 
@@ -27,8 +29,7 @@ impl Neighbor {
 /// O(k), which suits the small k of k-NN.
 #[derive(Debug, Clone)]
 pub struct TopK<const K: usize> {
-    items: [Neighbor; K],
-    len: usize,
+    items: Vec<Neighbor, K>,
     k: usize,
 }
 
@@ -46,18 +47,14 @@ impl<const K: usize> TopK<K> {
             });
         }
         Ok(TopK {
-            items: [Neighbor {
-                index: 0,
-                distance: 0.0,
-            }; K],
-            len: 0,
+            items: Vec::new(),
             k,
         })
     }
 
     /// Forgets all candidates, keeping `k`.
     pub fn clear(&mut self) {
-        self.len = 0;
+        self.items.clear();
     }
 
     /// How many neighbours are kept.
@@ -67,13 +64,13 @@ impl<const K: usize> TopK<K> {
 
     /// True once `k` candidates are held.
     pub fn is_full(&self) -> bool {
-        self.len == self.k
+        self.items.len() == self.k
     }
 
     /// The k-th smallest distance once full, else `None` (anything may still enter).
     pub fn worst_distance(&self) -> Option<f32> {
         if self.is_full() {
-            self.items.get(self.len.checked_sub(1)?).map(|n| n.distance)
+            self.items.last().map(|n| n.distance)
         } else {
             None
         }
@@ -82,27 +79,21 @@ impl<const K: usize> TopK<K> {
     /// Offers a candidate; it is kept if fewer than k are held or it precedes the current
     /// k-th under `(distance, index)`.
     pub fn push(&mut self, candidate: Neighbor) {
-        let held = &self.items[..self.len.min(K)];
-        let position = held.partition_point(|n| n.cmp_key(&candidate) == Ordering::Less);
+        let position = self
+            .items
+            .partition_point(|n| n.cmp_key(&candidate) == Ordering::Less);
         if position >= self.k {
             return;
         }
-        let end = if self.len < self.k {
-            self.len += 1;
-            self.len
-        } else {
-            self.k
-        };
-        if let Some(window) = self.items.get_mut(position..end) {
-            window.rotate_right(1);
-            if let Some(slot) = window.first_mut() {
-                *slot = candidate;
-            }
+        if self.is_full() {
+            self.items.pop();
         }
+        // Cannot fail: `len < k ≤ K` after the pop, and `position ≤ len`.
+        let _ = self.items.insert(position, candidate);
     }
 
     /// The kept neighbours, nearest first.
     pub fn as_slice(&self) -> &[Neighbor] {
-        self.items.get(..self.len).unwrap_or(&[])
+        self.items.as_slice()
     }
 }

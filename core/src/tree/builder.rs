@@ -7,6 +7,11 @@
 //! reached, or every open leaf is at `max_depth`; with `max_leaves ≥ 2^max_depth` they grow
 //! the same tree. Each split builds the histogram of the smaller child from its rows and gets
 //! the larger child's by subtraction from the parent's.
+//!
+//! The open leaves live in the caller's [`TreeWorkspace::pending`] slice, whose length
+//! (`max_leaves`) is a run-time parameter, so a const-capacity `heapless` queue does not fit;
+//! the next leaf is found by a linear scan in which the earliest entry wins ties, an order a
+//! binary heap would not keep.
 
 use super::binning::BinnedData;
 use super::histogram::{build_histogram, hist_len, node_totals, subtract};

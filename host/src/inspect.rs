@@ -107,8 +107,8 @@ pub fn describe(file: &str, bytes: &[u8]) -> Result<Inspection, InspectError> {
         }
         _ => {
             return Err(fail(format!(
-                "not an edgeml model: starts with {:02x?}, not `EDML` (MLP) or `EMLT` (trees)",
-                &bytes[..bytes.len().min(4)]
+                "not an edgeml model: starts with `{}`, not `EDML` (MLP) or `EMLT` (trees)",
+                bytes[..bytes.len().min(4)].escape_ascii()
             )))
         }
     };

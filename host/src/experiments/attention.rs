@@ -140,7 +140,6 @@ impl Experiment for AttentionExperiment {
         let mut rng = Rng::new(ctx.seed);
 
         let worked = worked::run(dispatch)?;
-        note(worked.markdown().trim_end());
         let mut markdown = String::from("### The seed's worked example\n\n");
         markdown.push_str(&worked.markdown());
 

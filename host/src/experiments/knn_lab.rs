@@ -705,3 +705,36 @@ fn write_plots(out_dir: &Path, studies: &Studies) -> Result<Vec<String>> {
     )?;
     Ok(names.iter().map(|n| n.to_string()).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headline_prints_the_seed_exact_figures_in_full() {
+        let lab = json!({
+            "seed": {"test_accuracy_1nn_pct": 34.91795366795367,
+                     "average_validation_accuracy_10_splits_pct": 33.58463539517022},
+            "edgeml_kd_tree": {"test_accuracy_1nn_pct": 34.91795366795367,
+                               "average_validation_accuracy_10_splits_pct": 33.58463539517022},
+        });
+        let mut figures = json!({"seed_figures_apply": true, "lab": lab,
+                                 "test_accuracy_3nn_pct": 36.123456});
+        let lines = headline(&figures);
+        let texts: Vec<(String, Option<String>)> = lines
+            .iter()
+            .map(|h| (h.value_text(), h.reference.clone()))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                ("34.91795366795367".into(), Some("seed 34.91795366795367".into())),
+                ("33.58463539517022".into(), Some("seed 33.58463539517022".into())),
+                ("36.12".into(), None),
+            ]
+        );
+        figures["seed_figures_apply"] = json!(false);
+        let reference = headline(&figures)[0].reference.clone().unwrap_or_default();
+        assert!(reference.contains("not comparable"), "{reference}");
+    }
+}

@@ -374,6 +374,42 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    fn write_section(dir: &Path, name: &str, markdown: &str) {
+        let value = json!({"experiment": name, "title": format!("Title {name}"),
+                           "markdown": markdown, "seconds": 1.25, "plots": ["p.png"]});
+        std::fs::write(dir.join(format!("{name}.json")), value.to_string()).expect("write");
+    }
+
+    #[test]
+    fn sections_come_in_registry_order_then_by_name() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for name in ["zeta", "attention", "alpha", "bench"] {
+            write_section(dir.path(), name, &format!("body of {name}"));
+        }
+        std::fs::write(dir.path().join("broken.json"), "{").expect("write");
+        std::fs::write(dir.path().join("notes.txt"), "{").expect("write");
+        let found = sections(dir.path()).expect("folder readable");
+        let names: Vec<&str> = found.iter().map(|s| s.experiment.as_str()).collect();
+        assert_eq!(names, ["bench", "attention", "alpha", "zeta"]);
+        let md = render(&found);
+        let bench = md.find("## Title bench").expect("bench section");
+        let attention = md.find("## Title attention").expect("attention section");
+        assert!(bench < attention);
+        assert!(md.contains("body of zeta\n\n![p](p.png)\n\n_Wall time: 1.2 s._"), "{md}");
+    }
+
+    #[test]
+    fn sections_without_text_are_errors_naming_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let old = dir.path().join("knn_lab.json");
+        std::fs::write(&old, r#"{"experiment": "knn_lab", "figures": {}}"#).expect("write");
+        let err = read_section(&old).expect_err("no markdown");
+        assert!(err.to_string().contains("knn_lab.json"), "{err}");
+        let peer = dir.path().join("peer.json");
+        std::fs::write(&peer, r#"{"gflops": 3}"#).expect("write");
+        assert!(read_section(&peer).expect("valid JSON").is_none());
+    }
+
     #[test]
     fn civil_dates() {
         let at = |s: u64| utc_date(UNIX_EPOCH + Duration::from_secs(s));

@@ -128,7 +128,10 @@ mod tests {
         assert!(err.to_string().contains("model.txt"), "{err}");
         let err = read_bounded(&packed, limit).expect_err("decompressed over the bound");
         assert!(err.to_string().contains("decompressed"), "{err}");
-        assert_eq!(read_bounded(&packed, text.len() as u64).expect("at the bound"), text);
+        assert_eq!(
+            read_bounded(&packed, text.len() as u64).expect("at the bound"),
+            text
+        );
     }
 
     #[test]
@@ -145,6 +148,9 @@ mod tests {
         let err = read(&truncated).expect_err("truncated gzip");
         assert!(err.to_string().contains("cut.gz"), "{err}");
         let missing = dir.path().join("absent.txt");
-        assert!(read(&missing).expect_err("missing").to_string().contains("absent.txt"));
+        assert!(read(&missing)
+            .expect_err("missing")
+            .to_string()
+            .contains("absent.txt"));
     }
 }

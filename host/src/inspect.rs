@@ -277,7 +277,11 @@ mod tests {
             Topology::new(&sizes, &[Activation::Relu, Activation::Identity]).expect("topology");
         let mut buffer = vec![0.5f32; topology.model_len()];
         let mlp = Mlp::new(topology, &mut buffer).expect("mlp");
-        let mut bytes = vec![0u8; serialize::serialized_len(mlp.topology(), serialize::Dtype::F16).expect("len")];
+        let mut bytes = vec![
+            0u8;
+            serialize::serialized_len(mlp.topology(), serialize::Dtype::F16)
+                .expect("len")
+        ];
         mlp.save(serialize::Dtype::F16, &mut bytes).expect("save");
         let i = describe("m.bin", &bytes).expect("valid");
         // 4·3 + 3 + 3·2 + 2 = 23 parameters; scratch 2 × widest output (3) for one row.
@@ -330,7 +334,12 @@ mod tests {
         // 24-byte header, 2 roots, 6 nodes of 12 bytes, CRC.
         assert_eq!(i.flash_bytes, 24 + 8 + 72 + 4);
         assert_eq!(i.ram_bytes, 72 + 8 + 3 * 4 + MAX_CHANNELS * 12);
-        for junk in [&b""[..], b"EML", b"PK\x03\x04rest", &bytes[..bytes.len() - 1]] {
+        for junk in [
+            &b""[..],
+            b"EML",
+            b"PK\x03\x04rest",
+            &bytes[..bytes.len() - 1],
+        ] {
             let err = describe("junk", junk).expect_err("junk");
             assert!(err.to_string().starts_with("junk: "), "{err}");
         }

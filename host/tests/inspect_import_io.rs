@@ -73,7 +73,10 @@ fn import_reads_gzip_and_stdin_and_writes_stdout_identically() {
     std::fs::write(&packed, gzip(&text)).expect("write");
     let from_gzip = dir.path().join("gzip.emlt");
     ok(
-        edgeml(&["import", "lightgbm", path(&packed), path(&from_gzip)], b""),
+        edgeml(
+            &["import", "lightgbm", path(&packed), path(&from_gzip)],
+            b"",
+        ),
         "gzip import",
     );
     assert_eq!(std::fs::read(&from_gzip).expect("written"), expected);
@@ -97,7 +100,12 @@ fn import_reads_gzip_and_stdin_and_writes_stdout_identically() {
     let plain_mlp = dir.path().join("mlp.bin");
     ok(
         edgeml(
-            &["import", "safetensors", path(&fixture("torch_mlp.safetensors")), path(&plain_mlp)],
+            &[
+                "import",
+                "safetensors",
+                path(&fixture("torch_mlp.safetensors")),
+                path(&plain_mlp),
+            ],
             b"",
         ),
         "safetensors import",
@@ -106,7 +114,10 @@ fn import_reads_gzip_and_stdin_and_writes_stdout_identically() {
         edgeml(&["import", "safetensors", "-", "-"], &gzip(&weights)),
         "gzip safetensors import",
     );
-    assert_eq!(piped_mlp.stdout, std::fs::read(&plain_mlp).expect("written"));
+    assert_eq!(
+        piped_mlp.stdout,
+        std::fs::read(&plain_mlp).expect("written")
+    );
 }
 
 #[test]
@@ -121,7 +132,10 @@ fn import_rejects_a_gzip_bomb_and_corrupt_gzip_naming_the_source() {
     let run = edgeml(&["import", "lightgbm", path(&bomb), path(&out)], b"");
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("bomb.txt.gz") && stderr.contains("larger than"), "{stderr}");
+    assert!(
+        stderr.contains("bomb.txt.gz") && stderr.contains("larger than"),
+        "{stderr}"
+    );
     assert!(!out.exists());
 
     let packed = gzip(&std::fs::read(fixture("lgb_binary.txt")).expect("fixture"));
@@ -151,7 +165,12 @@ fn lightgbm_facts(text: &str) -> (u64, u64, u64, u64) {
     let trees = text.lines().filter(|l| l.starts_with("Tree=")).count() as u64;
     assert_eq!(leaves.len() as u64, trees);
     let nodes = leaves.iter().map(|l| 2 * l - 1).sum();
-    (value("max_feature_idx=") + 1, value("num_class="), trees, nodes)
+    (
+        value("max_feature_idx=") + 1,
+        value("num_class="),
+        trees,
+        nodes,
+    )
 }
 
 #[test]
@@ -206,7 +225,12 @@ fn inspect_reports_the_shapes_the_fixtures_hold() {
     let mlp = dir.path().join("mlp.bin");
     ok(
         edgeml(
-            &["import", "safetensors", path(&fixture("torch_mlp.safetensors")), path(&mlp)],
+            &[
+                "import",
+                "safetensors",
+                path(&fixture("torch_mlp.safetensors")),
+                path(&mlp),
+            ],
             b"",
         ),
         "import",
@@ -255,5 +279,8 @@ fn inspect_names_the_file_of_a_bad_model() {
     let run = edgeml(&["inspect", path(&damaged)], b"");
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("damaged.emlt") && stderr.contains("checksum"), "{stderr}");
+    assert!(
+        stderr.contains("damaged.emlt") && stderr.contains("checksum"),
+        "{stderr}"
+    );
 }

@@ -187,34 +187,36 @@ fn headline(figures: &Value) -> Vec<Headline> {
     let worked = Headline::at(
         figures,
         "/worked_example/max_abs_diff_vs_f64",
-        "worked example, max |diff| vs f64",
+        "worked example, largest difference to f64",
         "",
     )
     .map(|h| h.digits(Digits::Significant(2)));
-    let throughput = figures["throughput_gflops"].as_object().and_then(|kernels| {
-        let longest = kernels
-            .values()
-            .filter_map(Value::as_object)
-            .flat_map(|by_length| by_length.keys().filter_map(|l| l.parse::<usize>().ok()))
-            .max()?;
-        let at = |kernel: &Value| kernel.get(longest.to_string())?.as_f64();
-        let (best, gflops) = kernels
-            .iter()
-            .filter_map(|(name, by_length)| Some((name, at(by_length)?)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))?;
-        let headline = Headline::new(
-            format!("attention at L = {longest}, {best}"),
-            gflops,
-            "GFLOP/s",
-        );
-        Some(match kernels.get(REFERENCE_KERNEL).and_then(at) {
-            Some(reference) if !best.starts_with("reference") => headline.reference(format!(
-                "materialized reference {} GFLOP/s",
-                significant(reference, 3)
-            )),
-            _ => headline,
-        })
-    });
+    let throughput = figures["throughput_gflops"]
+        .as_object()
+        .and_then(|kernels| {
+            let longest = kernels
+                .values()
+                .filter_map(Value::as_object)
+                .flat_map(|by_length| by_length.keys().filter_map(|l| l.parse::<usize>().ok()))
+                .max()?;
+            let at = |kernel: &Value| kernel.get(longest.to_string())?.as_f64();
+            let (best, gflops) = kernels
+                .iter()
+                .filter_map(|(name, by_length)| Some((name, at(by_length)?)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))?;
+            let headline = Headline::new(
+                format!("attention at L = {longest}, {best}"),
+                gflops,
+                "GFLOP/s",
+            );
+            Some(match kernels.get(REFERENCE_KERNEL).and_then(at) {
+                Some(reference) if !best.starts_with("reference") => headline.reference(format!(
+                    "materialized reference {} GFLOP/s",
+                    significant(reference, 3)
+                )),
+                _ => headline,
+            })
+        });
     let accuracy = |run: &str| {
         figures
             .pointer(&format!("/training/{run}/test_accuracy"))

@@ -17,9 +17,9 @@ use half::{bf16, f16};
 use serde_json::{json, Value};
 
 use super::{Experiment, ExperimentReport, Headline, RunContext};
+use crate::cpu;
 use crate::report::format::significant;
 use crate::report::terminal::note;
-use crate::cpu;
 
 #[cfg(feature = "gpu")]
 mod gpu;
@@ -416,7 +416,8 @@ fn headline(figures: &Value) -> Vec<Headline> {
                 .filter_map(|(size, row)| Some((size.parse::<usize>().ok()?, row)))
                 .max_by_key(|(size, _)| *size)?;
             let end_to_end = row["gpu_end_to_end"].as_f64().filter(|v| v.is_finite())?;
-            let headline = Headline::new(format!("GPU gemm {n}³, end to end"), end_to_end, "GFLOP/s");
+            let headline =
+                Headline::new(format!("GPU gemm {n}³, end to end"), end_to_end, "GFLOP/s");
             Some(match row["simd"].as_f64() {
                 Some(simd) => headline.reference(format!("SIMD {}", significant(simd, 3))),
                 None => headline,

@@ -16,10 +16,10 @@ use crate::cpu;
 use crate::datasets::{self, Dataset};
 use crate::experiments::{Digits, Experiment, ExperimentReport, Headline, RunContext};
 use crate::report::format::{percent, significant};
-use crate::report::terminal::note;
 use crate::report::plot::{line_plot, Series};
 use crate::report::progress;
 use crate::report::table::Table;
+use crate::report::terminal::note;
 
 /// Layer sizes of the seed's network.
 const SIZES: [usize; 3] = [784, 128, 10];
@@ -106,7 +106,8 @@ fn headline(figures: &Value) -> Vec<Headline> {
         }
     });
     let accuracy = figures["gpu_test_accuracy"].as_f64().map(|gpu| {
-        let headline = Headline::new("test accuracy, GPU", 100.0 * gpu, "%").digits(Digits::Decimals(2));
+        let headline =
+            Headline::new("test accuracy, GPU", 100.0 * gpu, "%").digits(Digits::Decimals(2));
         match figures["cpu_test_accuracy"].as_f64() {
             Some(cpu) => headline.reference(format!("CPU {}", percent(cpu, 2))),
             None => headline,

@@ -455,7 +455,9 @@ fn headline(figures: &Value) -> Vec<Headline> {
             .map(|h| Headline::new(h.name, 100.0 * h.value, "%").digits(Digits::Decimals(2)))
     };
     let target = ["sgd_100_epochs", "sgd_20_epochs"].iter().find_map(|run| {
-        let target = figures.pointer(&format!("/targets/{run}/target"))?.as_f64()?;
+        let target = figures
+            .pointer(&format!("/targets/{run}/target"))?
+            .as_f64()?;
         Some(format!("target ≥ {}", percent(target, 0)))
     });
     let epochs = figures.pointer("/main/epochs_run").and_then(Value::as_u64);

@@ -55,9 +55,7 @@ impl Headline {
         unit: impl Into<String>,
     ) -> Option<Headline> {
         let value = figures.pointer(pointer)?.as_f64()?;
-        value
-            .is_finite()
-            .then(|| Headline::new(name, value, unit))
+        value.is_finite().then(|| Headline::new(name, value, unit))
     }
 
     /// The same, printed with `digits`.
@@ -229,7 +227,10 @@ mod tests {
             "  test accuracy, 1-NN    34.91795366795367%  (seed 34.91795366795367)"
         );
         assert_eq!(lines[2], "  kd-tree fit + predict  0.0123 s");
-        assert_eq!(lines[3], "  report: out/REPORT.md (figures: out/knn_lab.json)");
+        assert_eq!(
+            lines[3],
+            "  report: out/REPORT.md (figures: out/knn_lab.json)"
+        );
         let line = json_line(&summary);
         assert_eq!(line["experiment"], "knn_lab");
         assert_eq!(line["headline"][0]["value"], 34.91795366795367);

@@ -190,8 +190,8 @@ pub fn read_section(path: &Path) -> Result<Option<Section>> {
             path.display()
         );
     }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
     let value: Value = serde_json::from_str(&text)
         .with_context(|| format!("{}: not valid JSON", path.display()))?;
     if value.get("experiment").is_none() {
@@ -395,7 +395,10 @@ mod tests {
         let bench = md.find("## Title bench").expect("bench section");
         let attention = md.find("## Title attention").expect("attention section");
         assert!(bench < attention);
-        assert!(md.contains("body of zeta\n\n![p](p.png)\n\n_Wall time: 1.2 s._"), "{md}");
+        assert!(
+            md.contains("body of zeta\n\n![p](p.png)\n\n_Wall time: 1.2 s._"),
+            "{md}"
+        );
     }
 
     #[test]

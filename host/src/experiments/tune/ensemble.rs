@@ -541,7 +541,12 @@ fn outcome_json(o: &Outcome) -> Json {
 /// member (accuracy on Fashion-MNIST, RMSE on California Housing).
 fn headline(figures: &Json) -> Vec<Headline> {
     [
-        ("fashion_mnist", "Fashion-MNIST ensemble test accuracy", 100.0, "%"),
+        (
+            "fashion_mnist",
+            "Fashion-MNIST ensemble test accuracy",
+            100.0,
+            "%",
+        ),
         ("california", "California ensemble test RMSE", 1.0, ""),
     ]
     .into_iter()
@@ -550,7 +555,10 @@ fn headline(figures: &Json) -> Vec<Headline> {
         let test = d["weighted"]["test"].as_f64().filter(|v| v.is_finite())?;
         let headline = Headline::new(name, scale * test, unit);
         Some(
-            match (d["best_member"]["model"].as_str(), d["best_member"]["test"].as_f64()) {
+            match (
+                d["best_member"]["model"].as_str(),
+                d["best_member"]["test"].as_f64(),
+            ) {
                 (Some(model), Some(best)) => headline.reference(format!(
                     "best member, {model}, {}{unit}",
                     significant(scale * best, 3)

@@ -137,9 +137,9 @@ mod tests {
     #[test]
     fn bomb_and_corrupt_gzip_are_errors() {
         let dir = tempfile::tempdir().expect("temp dir");
-        // 64 MiB of zeros compress to about 64 KiB.
+        // 64 gzip members of 1 MiB of zeros each (about 64 KiB on disk): 64 MiB unpacked.
         let bomb = dir.path().join("bomb.gz");
-        std::fs::write(&bomb, gzip(&vec![0u8; 64 << 20])).expect("write");
+        std::fs::write(&bomb, gzip(&vec![0u8; 1 << 20]).repeat(64)).expect("write");
         let err = read_bounded(&bomb, 1 << 20).expect_err("bomb");
         assert!(err.to_string().contains("bomb.gz"), "{err}");
         let truncated = dir.path().join("cut.gz");

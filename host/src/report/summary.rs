@@ -97,6 +97,8 @@ pub struct Summary<'a> {
     pub seconds: f64,
     /// Its headline figures (empty when it failed).
     pub headline: &'a [Headline],
+    /// Which data it ran on, in words (`None` when it failed).
+    pub data_source: Option<&'a str>,
     /// The error it failed with, if it failed.
     pub error: Option<String>,
     /// REPORT.md, where its section is.
@@ -106,7 +108,8 @@ pub struct Summary<'a> {
 }
 
 /// The summary as a short text block: a heading line with the wall time, one line per figure
-/// (name, value and unit, and its reference in brackets), and where the report is.
+/// (name, value and unit, and its reference in brackets), the data it ran on, and where the
+/// report is.
 pub fn render_block(summary: &Summary<'_>) -> String {
     let mut text = format!(
         "{} ({}): {}\n",
@@ -136,6 +139,9 @@ pub fn render_block(summary: &Summary<'_>) -> String {
             .unwrap_or_default();
         text.push_str(&format!("  {:<width$}  {value}{reference}\n", h.name));
     }
+    if let Some(source) = summary.data_source {
+        text.push_str(&format!("  data: {source}\n"));
+    }
     text.push_str(&format!(
         "  report: {} (figures: {})\n",
         summary.report.display(),
@@ -145,7 +151,8 @@ pub fn render_block(summary: &Summary<'_>) -> String {
 }
 
 /// The summary as one JSON object: `experiment`, `title`, `seconds`, `headline` (list of
-/// `{name, value, unit, text, reference}`), `report`, `json`, and `error` when it failed.
+/// `{name, value, unit, text, reference}`), `data_source`, `report`, `json`, and `error` when
+/// it failed.
 pub fn json_line(summary: &Summary<'_>) -> Value {
     let headline: Vec<Value> = summary
         .headline
@@ -165,6 +172,7 @@ pub fn json_line(summary: &Summary<'_>) -> Value {
         "title": summary.title,
         "seconds": summary.seconds,
         "headline": headline,
+        "data_source": summary.data_source,
         "report": summary.report.display().to_string(),
         "json": summary.json.display().to_string(),
     });
@@ -215,6 +223,7 @@ mod tests {
             title: "k-NN lab",
             seconds: 12.345,
             headline: &headline,
+            data_source: Some("California Housing (embedded)"),
             error: None,
             report: Path::new("out/REPORT.md"),
             json: Path::new("out/knn_lab.json"),
@@ -227,10 +236,12 @@ mod tests {
             "  test accuracy, 1-NN    34.91795366795367%  (seed 34.91795366795367)"
         );
         assert_eq!(lines[2], "  kd-tree fit + predict  0.0123 s");
+        assert_eq!(lines[3], "  data: California Housing (embedded)");
         assert_eq!(
-            lines[3],
+            lines[4],
             "  report: out/REPORT.md (figures: out/knn_lab.json)"
         );
+        assert_eq!(lines.len(), 5);
         let line = json_line(&summary);
         assert_eq!(line["experiment"], "knn_lab");
         assert_eq!(line["headline"][0]["value"], 34.91795366795367);

@@ -65,6 +65,7 @@ pub fn run_all(experiments: &[Box<dyn Experiment>], ctx: &RunContext) -> Result<
             title: outcome.title,
             seconds: outcome.seconds,
             headline,
+            data_source: outcome.result.as_ref().ok().map(|r| r.data_source.as_str()),
             error: outcome.result.as_ref().err().map(|e| format!("{e:#}")),
             report: &report,
             json: &json,

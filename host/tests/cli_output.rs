@@ -142,3 +142,25 @@ fn quiet_prints_nothing_on_stdout_and_corrupt_json_is_skipped() {
     assert_eq!(sections(out.path()).len(), 1);
     assert!(out.path().join("attention.json").is_file());
 }
+
+/// Mesa's device-select layer complains about `XDG_RUNTIME_DIR` on headless machines unless
+/// `NODEVICE_SELECT` is set; the binary sets it for itself, so opening the GPU (or finding
+/// none) prints no such line even with both variables removed from its environment.
+#[cfg(feature = "gpu")]
+#[test]
+fn opening_the_gpu_prints_no_mesa_noise() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let run = Command::new(env!("CARGO_BIN_EXE_edgeml"))
+        .arg("--out")
+        .arg(out.path())
+        .args(["--quick", "gpu-mlp", "--rows=64", "--epochs=1"])
+        .env_remove("NODEVICE_SELECT")
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .expect("the edgeml binary runs");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("(gpu-mlp)"), "{stdout}");
+}

@@ -1,10 +1,12 @@
 //! The edgeml host library behind the `edgeml` command: dataset loaders, experiments, CPU
-//! detection, and the report writer.
+//! detection, model import and inspection, and the report writer.
 
 pub mod cpu;
 pub mod datasets;
 pub mod experiments;
 pub mod firmware;
 pub mod import;
+pub mod input;
+pub mod inspect;
 pub mod report;
 pub mod tune;

@@ -1,4 +1,4 @@
-//! `edgeml`: inspect datasets, run experiments, and write the report.
+//! `edgeml`: inspect datasets and model files, run experiments, and write the report.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use edgeml_host::datasets::{inventory, DataConfig};
 use edgeml_host::experiments::trees;
 use edgeml_host::experiments::{self, bench, knn_lab, mlp, Experiment, RunContext};
+use edgeml_host::report::terminal::{self, Mode};
 use edgeml_host::report::writer;
 
 /// Edge-ML workspace tool: datasets, experiments and reports.
@@ -23,6 +24,12 @@ struct Cli {
     /// Seed for every random choice.
     #[arg(long, global = true, default_value_t = 42)]
     seed: u64,
+    /// Nothing on stdout and no progress on stderr; only errors and warnings.
+    #[arg(long, global = true, conflicts_with = "json")]
+    quiet: bool,
+    /// Results as JSON on stdout (one line per experiment); progress stays on stderr.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(flatten)]
     data: DataConfig,
     #[command(subcommand)]
@@ -31,11 +38,14 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// List each dataset: where it was looked for, found or not, rows, SHA-256 of its files.
-    Datasets {
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
+    /// List each dataset: where it was looked for, found or not, rows, SHA-256 of its files
+    /// (`--json` for scripts).
+    Datasets,
+    /// A model file's kind, shapes, file size, flash bytes and the RAM it needs to run (MLP or
+    /// tree ensemble in the core's formats; `-` reads stdin, gzip accepted).
+    Inspect {
+        /// The model file.
+        model: PathBuf,
     },
     /// Run every experiment in order and write the full report.
     Reproduce,
@@ -64,6 +74,14 @@ enum Command {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    let mode = if cli.quiet {
+        Mode::Quiet
+    } else if cli.json {
+        Mode::Json
+    } else {
+        Mode::Text
+    };
+    terminal::set_mode(mode);
     let ctx = RunContext {
         data: cli.data,
         out_dir: cli.out,
@@ -71,12 +89,21 @@ fn run(cli: Cli) -> Result<()> {
         seed: cli.seed,
     };
     let chosen: Vec<Box<dyn Experiment>> = match cli.command {
-        Command::Datasets { json } => {
+        Command::Datasets => {
             let entries = inventory::survey(&ctx.data);
-            if json {
-                println!("{}", serde_json::to_string_pretty(&entries)?);
-            } else {
-                print!("{}", inventory::render(&entries));
+            match mode {
+                Mode::Json => println!("{}", serde_json::to_string_pretty(&entries)?),
+                Mode::Text => print!("{}", inventory::render(&entries)),
+                Mode::Quiet => {}
+            }
+            return Ok(());
+        }
+        Command::Inspect { model } => {
+            let inspection = edgeml_host::inspect::inspect_file(&model)?;
+            match mode {
+                Mode::Json => println!("{}", serde_json::to_string(&inspection)?),
+                Mode::Text => print!("{}", edgeml_host::inspect::render(&inspection)),
+                Mode::Quiet => {}
             }
             return Ok(());
         }
@@ -100,10 +127,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::GpuMlp(args) => vec![Box::new(experiments::gpu_mlp::GpuMlp::new(args))],
     };
     let outcomes = writer::run_all(&chosen, &ctx)?;
-    eprintln!(
+    terminal::note(format!(
         "report written to {}",
         ctx.out_dir.join("REPORT.md").display()
-    );
+    ));
     let failed: Vec<&str> = outcomes
         .iter()
         .filter(|o| o.result.is_err())
@@ -120,7 +147,19 @@ fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
+/// Mesa's device-select Vulkan layer prints `XDG_RUNTIME_DIR is invalid` lines on headless
+/// machines; `NODEVICE_SELECT=1` turns the layer off. Set before anything opens a GPU, unless
+/// the user set it.
+fn quiet_vulkan_loader() {
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        // SAFETY of the environment write: it runs first in `main`, before any thread (rayon,
+        // wgpu, progress bars) exists, so nothing reads the environment concurrently.
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_vulkan_loader();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -16,12 +16,13 @@ use edgeml_core::kernels::Dispatch;
 use edgeml_core::rng::Rng;
 use serde_json::{json, Value};
 
-use super::{Experiment, ExperimentReport, RunContext};
+use super::{Digits, Experiment, ExperimentReport, Headline, RunContext};
 use crate::cpu;
 use crate::datasets::{self, Dataset, Targets};
-use crate::report::format::{fixed, percent};
+use crate::report::format::{fixed, percent, significant};
 use crate::report::plot::{line_plot, Series};
 use crate::report::progress;
+use crate::report::terminal::note;
 use throughput::{Table, Variant, HEADS, HEAD_DIM};
 use training::{Images, Schedule, Trained};
 use vit::{Vit, VitShape};
@@ -131,15 +132,14 @@ impl Experiment for AttentionExperiment {
     fn run(&self, ctx: &RunContext) -> Result<ExperimentReport> {
         let settings = self.args.settings(ctx.quick);
         let dispatch = cpu::selected_dispatch()?;
-        eprintln!(
+        note(format!(
             "attention: cpu {}; kernel variant {}",
             cpu::model_name(),
             dispatch.isa().name()
-        );
+        ));
         let mut rng = Rng::new(ctx.seed);
 
         let worked = worked::run(dispatch)?;
-        eprint!("{}", worked.markdown());
         let mut markdown = String::from("### The seed's worked example\n\n");
         markdown.push_str(&worked.markdown());
 
@@ -169,11 +169,68 @@ impl Experiment for AttentionExperiment {
         }
         Ok(ExperimentReport {
             markdown,
+            headline: headline(&figures),
             figures,
             plots: plots.into_iter().map(Into::into).collect(),
             data_source,
         })
     }
+}
+
+/// The materialized reference kernel's row name in the throughput table.
+const REFERENCE_KERNEL: &str = "reference (materialized)";
+
+/// Headline: the worked example's error against f64, the fastest kernel's throughput at the
+/// longest sequence beside the materialized reference's, and the ViT's test accuracy beside
+/// the MLP with its parameter count.
+fn headline(figures: &Value) -> Vec<Headline> {
+    let worked = Headline::at(
+        figures,
+        "/worked_example/max_abs_diff_vs_f64",
+        "worked example, largest difference to f64",
+        "",
+    )
+    .map(|h| h.digits(Digits::Significant(2)));
+    let throughput = figures["throughput_gflops"]
+        .as_object()
+        .and_then(|kernels| {
+            let longest = kernels
+                .values()
+                .filter_map(Value::as_object)
+                .flat_map(|by_length| by_length.keys().filter_map(|l| l.parse::<usize>().ok()))
+                .max()?;
+            let at = |kernel: &Value| kernel.get(longest.to_string())?.as_f64();
+            let (best, gflops) = kernels
+                .iter()
+                .filter_map(|(name, by_length)| Some((name, at(by_length)?)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))?;
+            let headline = Headline::new(
+                format!("attention at L = {longest}, {best}"),
+                gflops,
+                "GFLOP/s",
+            );
+            Some(match kernels.get(REFERENCE_KERNEL).and_then(at) {
+                Some(reference) if !best.starts_with("reference") => headline.reference(format!(
+                    "materialized reference {} GFLOP/s",
+                    significant(reference, 3)
+                )),
+                _ => headline,
+            })
+        });
+    let accuracy = |run: &str| {
+        figures
+            .pointer(&format!("/training/{run}/test_accuracy"))
+            .and_then(Value::as_f64)
+    };
+    let vit = accuracy("vit").map(|a| {
+        let headline =
+            Headline::new("tiny ViT test accuracy", 100.0 * a, "%").digits(Digits::Decimals(2));
+        match accuracy("mlp_param_matched") {
+            Some(m) => headline.reference(format!("MLP of its size {}", percent(m, 2))),
+            None => headline,
+        }
+    });
+    [worked, throughput, vit].into_iter().flatten().collect()
 }
 
 /// Copies the keys of the object `extra` into the object `figures`.
@@ -283,7 +340,7 @@ fn throughput_section(
             .or_default()
             .insert(len, streaming as f64 / 1024.0);
         memory
-            .entry("reference (materialized)".into())
+            .entry(REFERENCE_KERNEL.into())
             .or_default()
             .insert(len, reference as f64 / 1024.0);
         memory_json.insert(

@@ -16,8 +16,10 @@ use edgeml_core::{Scalar, TensorView, TensorViewMut};
 use half::{bf16, f16};
 use serde_json::{json, Value};
 
-use super::{Experiment, ExperimentReport, RunContext};
+use super::{Experiment, ExperimentReport, Headline, RunContext};
 use crate::cpu;
+use crate::report::format::significant;
+use crate::report::terminal::note;
 
 #[cfg(feature = "gpu")]
 mod gpu;
@@ -258,12 +260,12 @@ impl Experiment for Bench {
         }
         variants.push(Variant::MixedF16(selected));
         variants.push(Variant::MixedBf16(selected));
-        eprintln!(
+        note(format!(
             "cpu: {}; variants this CPU runs: {}; selected: {}",
             cpu::model_name(),
             isa_names(&supported).join(", "),
             selected.isa().name()
-        );
+        ));
 
         let mut rng = Rng::new(ctx.seed);
         let dot_sizes = [4096usize, 65536];
@@ -374,11 +376,54 @@ impl Experiment for Bench {
         plots.extend(gpu_section.plots.iter().map(Into::into));
         Ok(ExperimentReport {
             markdown,
+            headline: headline(&figures),
             figures,
             plots,
             data_source: "random matrices (no dataset needed)".into(),
         })
     }
+}
+
+/// The entry of `table` (variant → size → value) for `variant` at its largest size.
+fn at_largest(table: &Value, variant: &str) -> Option<(usize, f64)> {
+    table
+        .get(variant)?
+        .as_object()?
+        .iter()
+        .filter_map(|(size, v)| Some((size.parse::<usize>().ok()?, v.as_f64()?)))
+        .max_by_key(|(size, _)| *size)
+}
+
+/// Headline: gemm GFLOP/s of the dispatched variant at the largest size beside the scalar
+/// reference, the dot product's, and with an adapter the GPU's gemm (end to end) beside SIMD.
+fn headline(figures: &Value) -> Vec<Headline> {
+    let variant = figures["dispatched_variant"].as_str().unwrap_or_default();
+    let gemm = at_largest(&figures["gemm_gflops"], variant).map(|(n, v)| {
+        let headline = Headline::new(format!("gemm {n}³, {variant}"), v, "GFLOP/s");
+        match figures["gemm_gflops"]["reference"][n.to_string()].as_f64() {
+            Some(r) => headline.reference(format!("scalar reference {}", significant(r, 3))),
+            None => headline,
+        }
+    });
+    let dot = at_largest(&figures["dot_gflops"], variant)
+        .map(|(n, v)| Headline::new(format!("dot {n}, {variant}"), v, "GFLOP/s"));
+    let gpu = figures
+        .pointer("/gpu/kernels/gemm/sizes")
+        .and_then(Value::as_object)
+        .and_then(|sizes| {
+            let (n, row) = sizes
+                .iter()
+                .filter_map(|(size, row)| Some((size.parse::<usize>().ok()?, row)))
+                .max_by_key(|(size, _)| *size)?;
+            let end_to_end = row["gpu_end_to_end"].as_f64().filter(|v| v.is_finite())?;
+            let headline =
+                Headline::new(format!("GPU gemm {n}³, end to end"), end_to_end, "GFLOP/s");
+            Some(match row["simd"].as_f64() {
+                Some(simd) => headline.reference(format!("SIMD {}", significant(simd, 3))),
+                None => headline,
+            })
+        });
+    [gemm, dot, gpu].into_iter().flatten().collect()
 }
 
 /// What the GPU part adds to the bench's report.
@@ -395,7 +440,7 @@ struct GpuSection {
 #[cfg(not(feature = "gpu"))]
 fn without_gpu() -> GpuSection {
     let reason = "this edgeml was built without the `gpu` feature";
-    eprintln!("no GPU adapter: {reason}; GPU columns skipped");
+    note(format!("no GPU adapter: {reason}; GPU columns skipped"));
     GpuSection {
         markdown: format!("**GPU:** none — {reason}; GPU columns skipped.\n\n"),
         figures: json!({ "available": false, "reason": reason }),

@@ -10,14 +10,16 @@ use edgeml_core::nn::{inference_scratch_len, Topology};
 use edgeml_core::nn::{split_workspace, Activation, Loss, Optimizer, Targets, TrainConfig};
 use edgeml_core::rng::Rng;
 use edgeml_gpu::{Gpu, GpuError, GpuTrainer};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::cpu;
 use crate::datasets::{self, Dataset};
-use crate::experiments::{Experiment, ExperimentReport, RunContext};
+use crate::experiments::{Digits, Experiment, ExperimentReport, Headline, RunContext};
+use crate::report::format::{percent, significant};
 use crate::report::plot::{line_plot, Series};
 use crate::report::progress;
 use crate::report::table::Table;
+use crate::report::terminal::note;
 
 /// Layer sizes of the seed's network.
 const SIZES: [usize; 3] = [784, 128, 10];
@@ -74,13 +76,51 @@ fn examples(data: &Dataset, rows: usize) -> Result<(Vec<f32>, Vec<u32>)> {
 
 /// The report of a run that found no GPU adapter: one line saying why, `available: false`.
 fn skipped(error: &GpuError) -> ExperimentReport {
-    eprintln!("no GPU adapter: {error}; gpu-mlp skipped");
+    note(format!("no GPU adapter: {error}; gpu-mlp skipped"));
     ExperimentReport {
+        headline: Vec::new(),
         markdown: format!("Skipped — no GPU adapter: {error}.\n"),
         figures: json!({ "available": false, "reason": error.to_string() }),
         plots: Vec::new(),
         data_source: "none (skipped)".into(),
     }
+}
+
+/// Headline: median seconds per epoch on the GPU beside the CPU, the GPU's test accuracy beside
+/// the CPU's, and the largest per-epoch loss difference between the two paths.
+fn headline(figures: &Value) -> Vec<Headline> {
+    let median = |key: &str| {
+        let mut values: Vec<f64> = figures[key]
+            .as_array()?
+            .iter()
+            .filter_map(Value::as_f64)
+            .collect();
+        values.sort_by(f64::total_cmp);
+        values.get(values.len() / 2).copied()
+    };
+    let seconds = median("gpu_epoch_seconds").map(|gpu| {
+        let headline = Headline::new("seconds per epoch, GPU (median)", gpu, "s");
+        match median("cpu_epoch_seconds") {
+            Some(cpu) => headline.reference(format!("CPU {} s", significant(cpu, 3))),
+            None => headline,
+        }
+    });
+    let accuracy = figures["gpu_test_accuracy"].as_f64().map(|gpu| {
+        let headline =
+            Headline::new("test accuracy, GPU", 100.0 * gpu, "%").digits(Digits::Decimals(2));
+        match figures["cpu_test_accuracy"].as_f64() {
+            Some(cpu) => headline.reference(format!("CPU {}", percent(cpu, 2))),
+            None => headline,
+        }
+    });
+    let diff = Headline::at(
+        figures,
+        "/max_epoch_loss_diff",
+        "largest epoch loss difference",
+        "",
+    )
+    .map(|h| h.digits(Digits::Significant(2)));
+    [seconds, accuracy, diff].into_iter().flatten().collect()
 }
 
 /// Per-epoch results of one path.
@@ -290,6 +330,7 @@ impl Experiment for GpuMlp {
         });
         Ok(ExperimentReport {
             markdown,
+            headline: headline(&figures),
             figures,
             plots: vec![plot],
             data_source: split.train.source.clone(),

@@ -16,7 +16,7 @@ use anyhow::Result;
 use clap::Args;
 use serde_json::{json, Value};
 
-use super::{Experiment, ExperimentReport, RunContext};
+use super::{Digits, Experiment, ExperimentReport, Headline, RunContext};
 use crate::report::format::fixed;
 use crate::report::plot::{line_plot, line_plot_scaled, Scale, Series};
 use crate::report::table::Align;
@@ -123,11 +123,11 @@ impl Experiment for KnnLab {
             let split = seed::lab_split(&data, &mut rng)?;
             let timings = self.timings(&data, &split, runs, false)?;
             let markdown = timing_markdown(&split, &timings);
-            print!("{markdown}");
             let mut figures = header;
             figures["timing"] = timing_json(&split, &timings);
             return Ok(ExperimentReport {
                 markdown,
+                headline: headline(&figures),
                 figures,
                 plots: Vec::new(),
                 data_source: data.source,
@@ -136,7 +136,6 @@ impl Experiment for KnnLab {
 
         let (split, lab) = seed::run_lab(&data, &mut rng, true)?;
         let lab_table = lab_markdown(&lab, comparable);
-        println!("{lab_table}");
         let studies = self.studies(ctx, &data, &split, &mut rng)?;
         let timings = self.timings(&data, &split, runs, true)?;
         let plots = write_plots(&ctx.out_dir, &studies)?;
@@ -175,6 +174,7 @@ impl Experiment for KnnLab {
         figures["timing"] = timing_json(&split, &timings);
         Ok(ExperimentReport {
             markdown,
+            headline: headline(&figures),
             figures,
             plots: plots.iter().map(Into::into).collect(),
             data_source: data.source,
@@ -557,6 +557,56 @@ fn timing_json(split: &LabSplit, timings: &[Timing]) -> Value {
     Value::Object(object)
 }
 
+/// Headline: the lab's test and average validation accuracy by the kd-tree, printed in full
+/// beside the notebook's (whose figures apply only to the seed-exact run on the real data), the
+/// 3-NN test accuracy, and the kd-tree's time beside the lab's f64 loop.
+fn headline(figures: &Value) -> Vec<Headline> {
+    let applies = figures["seed_figures_apply"] == json!(true);
+    let seed_exact = |key: &str, name: &str| {
+        let seed = figures["lab"]["seed"][key].as_f64()?;
+        let reference = if applies {
+            format!("seed {seed}")
+        } else {
+            format!("seed {seed}, not comparable: other data, seed or generator")
+        };
+        let pointer = format!("/lab/edgeml_kd_tree/{key}");
+        Headline::at(figures, &pointer, name, "%")
+            .map(|h| h.digits(Digits::Exact).reference(reference))
+    };
+    let lab_loop = figures
+        .pointer("/timing/lab_f64_loop_k1/median_s")
+        .and_then(Value::as_f64)
+        .map(|s| format!("lab's f64 loop {}", crate::report::format::duration(s)));
+    let kd_tree = Headline::at(
+        figures,
+        "/timing/kd_tree_k1/median_s",
+        "1-NN fit + predict, kd-tree",
+        "s",
+    )
+    .map(|h| match &lab_loop {
+        Some(r) => h.reference(r.clone()),
+        None => h,
+    });
+    [
+        seed_exact("test_accuracy_1nn_pct", "test accuracy, 1-NN"),
+        seed_exact(
+            "average_validation_accuracy_10_splits_pct",
+            "average validation accuracy, 10 splits",
+        ),
+        Headline::at(
+            figures,
+            "/test_accuracy_3nn_pct",
+            "test accuracy, 3-NN",
+            "%",
+        )
+        .map(|h| h.digits(Digits::Decimals(2))),
+        kd_tree,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 fn write_plots(out_dir: &Path, studies: &Studies) -> Result<Vec<String>> {
     let names = [
         "knn_lab_k_sweep.png",
@@ -654,4 +704,43 @@ fn write_plots(out_dir: &Path, studies: &Studies) -> Result<Vec<String>> {
         ],
     )?;
     Ok(names.iter().map(|n| n.to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headline_prints_the_seed_exact_figures_in_full() {
+        let lab = json!({
+            "seed": {"test_accuracy_1nn_pct": 34.91795366795367,
+                     "average_validation_accuracy_10_splits_pct": 33.58463539517022},
+            "edgeml_kd_tree": {"test_accuracy_1nn_pct": 34.91795366795367,
+                               "average_validation_accuracy_10_splits_pct": 33.58463539517022},
+        });
+        let mut figures = json!({"seed_figures_apply": true, "lab": lab,
+                                 "test_accuracy_3nn_pct": 36.123456});
+        let lines = headline(&figures);
+        let texts: Vec<(String, Option<String>)> = lines
+            .iter()
+            .map(|h| (h.value_text(), h.reference.clone()))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (
+                    "34.91795366795367".into(),
+                    Some("seed 34.91795366795367".into())
+                ),
+                (
+                    "33.58463539517022".into(),
+                    Some("seed 33.58463539517022".into())
+                ),
+                ("36.12".into(), None),
+            ]
+        );
+        figures["seed_figures_apply"] = json!(false);
+        let reference = headline(&figures)[0].reference.clone().unwrap_or_default();
+        assert!(reference.contains("not comparable"), "{reference}");
+    }
 }

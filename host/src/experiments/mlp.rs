@@ -13,7 +13,7 @@ use clap::Args;
 use edgeml_core::nn::{Init, Loss, Optimizer, Schedule, TrainConfig};
 use serde_json::{json, Map, Value};
 
-use super::{Experiment, ExperimentReport, RunContext};
+use super::{Digits, Experiment, ExperimentReport, Headline, RunContext};
 use crate::cpu;
 use crate::datasets;
 use crate::report::format::{fixed, percent};
@@ -418,9 +418,11 @@ impl Experiment for MlpExperiment {
         let adam = figures.get("adam").cloned().unwrap_or(Value::Null);
         targets_section(&main, &adam, &mut md, &mut figures);
 
+        let figures = Value::Object(figures);
         Ok(ExperimentReport {
             markdown: md,
-            figures: Value::Object(figures),
+            headline: headline(&figures),
+            figures,
             plots: plots.files,
             data_source,
         })
@@ -434,12 +436,61 @@ fn timing_report(main: &Curve, isa: &str, data_source: String, rows: usize) -> E
         main.epochs.len(),
         fixed(main.median_epoch_seconds(), 3)
     );
+    let figures = json!({"isa": isa, "train_rows": rows, "main": curve_json(main)});
     ExperimentReport {
         markdown,
-        figures: json!({"isa": isa, "train_rows": rows, "main": curve_json(main)}),
+        headline: headline(&figures),
+        figures,
         plots: Vec::new(),
         data_source,
     }
+}
+
+/// Headline: the seed's network's final test accuracy (beside the target when the run
+/// was long enough to judge) and seconds per epoch, the softmax-before-CE variant beside
+/// PyTorch's figure, and Adam's mean final accuracy.
+fn headline(figures: &Value) -> Vec<Headline> {
+    let percent_at = |pointer: &str, name: &str| {
+        Headline::at(figures, pointer, name, "")
+            .map(|h| Headline::new(h.name, 100.0 * h.value, "%").digits(Digits::Decimals(2)))
+    };
+    let target = ["sgd_100_epochs", "sgd_20_epochs"].iter().find_map(|run| {
+        let target = figures
+            .pointer(&format!("/targets/{run}/target"))?
+            .as_f64()?;
+        Some(format!("target ≥ {}", percent(target, 0)))
+    });
+    let epochs = figures.pointer("/main/epochs_run").and_then(Value::as_u64);
+    let main = percent_at(
+        "/main/final_test_accuracy",
+        &match epochs {
+            Some(n) => format!("784-128-10 test accuracy, {n} epochs"),
+            None => "784-128-10 test accuracy".into(),
+        },
+    )
+    .map(|h| match &target {
+        Some(t) => h.reference(t.clone()),
+        None => h,
+    });
+    let seconds = Headline::at(
+        figures,
+        "/main/median_seconds_per_epoch",
+        "seconds per epoch (median)",
+        "s",
+    );
+    let softmax = percent_at(
+        "/softmax_before_ce/seed_variant/final_test_accuracy",
+        "softmax before CE, test accuracy",
+    )
+    .map(|h| h.reference(format!("PyTorch {PYTORCH_SOFTMAX_CE_ACCURACY}%")));
+    let adam = percent_at(
+        "/adam/final_test_accuracy_mean",
+        "Adam test accuracy, mean over seeds",
+    );
+    [main, seconds, softmax, adam]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 fn main_section(

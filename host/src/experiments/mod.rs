@@ -1,9 +1,11 @@
 //! Experiments: each reproduces one piece of the seeds and runs alone (`edgeml <name>`) or as
-//! part of `edgeml reproduce`, writing a Markdown section, key figures as JSON, and plots.
+//! part of `edgeml reproduce`, writing a Markdown section, key figures as JSON, plots, and a
+//! few headline figures for the terminal summary.
 
 use std::path::PathBuf;
 
 use crate::datasets::DataConfig;
+pub use crate::report::summary::{Digits, Headline};
 
 /// Everything an experiment needs from the command line and the report being written.
 pub struct RunContext {
@@ -27,6 +29,9 @@ pub struct ExperimentReport {
     pub plots: Vec<PathBuf>,
     /// Which data it ran on, in words (e.g. "Fashion-MNIST (/usr/share/...)" or "synthetic").
     pub data_source: String,
+    /// A few headline figures (2 to 5), each beside the seed's or a peer's figure where one
+    /// exists, for the terminal summary and `--json`.
+    pub headline: Vec<Headline>,
 }
 
 /// One reproducible experiment.

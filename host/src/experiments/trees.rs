@@ -15,8 +15,8 @@ use anyhow::Result;
 use clap::Args;
 use serde_json::{json, Value};
 
-use super::{Experiment, ExperimentReport, RunContext};
-use crate::report::format::{fixed, percent};
+use super::{Experiment, ExperimentReport, Headline, RunContext};
+use crate::report::format::{fixed, percent, significant};
 use crate::report::plot::{bar_plot, line_plot, BarSeries, Series};
 use crate::report::progress;
 use crate::report::table::Table;
@@ -214,14 +214,60 @@ impl Experiment for Trees {
             plots.push("trees_cascade_stages.png".into());
         }
         bar.finish_and_clear();
-        print!("{md}");
         Ok(ExperimentReport {
             markdown: md,
+            headline: headline(&figures),
             figures,
             plots,
             data_source: housing.source.clone(),
         })
     }
+}
+
+/// Headline: California test RMSE of boosting beside the single tree and the forest, the
+/// six-class boosting accuracy beside the lab's 1-NN, and Fashion-MNIST boosting accuracy.
+fn headline(figures: &Value) -> Vec<Headline> {
+    let models = "/california_regression/models";
+    let rmse = |model: &str| {
+        figures
+            .pointer(&format!("{models}/{model}/test_rmse"))
+            .and_then(Value::as_f64)
+    };
+    let boosting = Headline::at(
+        figures,
+        &format!("{models}/boosting/test_rmse"),
+        "California test RMSE, boosting",
+        "",
+    )
+    .map(|h| {
+        let others: Vec<String> = [("single tree", "single_tree"), ("forest", "random_forest")]
+            .iter()
+            .filter_map(|(name, key)| rmse(key).map(|v| format!("{name} {}", significant(v, 3))))
+            .collect();
+        h.reference(others.join(", "))
+    });
+    let classes = &figures["california_classes"];
+    let six = classes["models"].as_array().and_then(|list| {
+        let boosted = list.iter().find(|m| {
+            m["name"]
+                .as_str()
+                .is_some_and(|n| n.to_lowercase().contains("boost"))
+        })?;
+        let accuracy = boosted["test_accuracy"].as_f64()?;
+        let headline = Headline::new("California 6 classes, boosting", 100.0 * accuracy, "%");
+        Some(match classes["knn_lab_test_accuracy_1nn_pct"].as_f64() {
+            Some(knn) => headline.reference(format!("k-NN lab's 1-NN {}%", fixed(knn, 1))),
+            None => headline,
+        })
+    });
+    let fashion = Headline::at(
+        figures,
+        "/fashion/test_accuracy",
+        "Fashion-MNIST test accuracy, boosting",
+        "",
+    )
+    .map(|h| Headline::new(h.name, 100.0 * h.value, "%"));
+    [boosting, six, fashion].into_iter().flatten().collect()
 }
 
 /// `wall s (CPU s)` with `digits` decimals; the CPU part only where it was measured.

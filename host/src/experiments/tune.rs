@@ -18,7 +18,7 @@ use anyhow::Result;
 use clap::Args;
 use serde_json::{json, Value as Json};
 
-use super::{Experiment, ExperimentReport, RunContext};
+use super::{Digits, Experiment, ExperimentReport, Headline, RunContext};
 use crate::cpu;
 use crate::experiments::mlp::Examples;
 use crate::report::format::{fixed, percent};
@@ -584,11 +584,57 @@ impl Experiment for TuneExperiment {
         });
         Ok(ExperimentReport {
             markdown: md,
+            headline: headline(&figures),
             figures,
             plots,
             data_source: data.source.clone(),
         })
     }
+}
+
+/// Headline: TPE's best validation accuracy beside random search's (means over the seeds),
+/// Hyperband's beside full random search's with its share of the epochs, and the top
+/// configuration's test accuracy after the best-epoch workflow.
+fn headline(figures: &Json) -> Vec<Headline> {
+    let mean_of = |key: &str| {
+        let values: Vec<f64> = figures[key]
+            .as_array()?
+            .iter()
+            .filter_map(Json::as_f64)
+            .filter(|v| v.is_finite())
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    };
+    let accuracy = |name: &str, value: f64| {
+        Headline::new(name, 100.0 * value, "%").digits(Digits::Decimals(2))
+    };
+    let tpe = mean_of("tpe_best_val_accuracy").map(|v| {
+        let headline = accuracy("TPE best validation accuracy, mean", v);
+        match mean_of("random_best_val_accuracy") {
+            Some(r) => headline.reference(format!("random search {}", percent(r, 2))),
+            None => headline,
+        }
+    });
+    let number = |key: &str| figures[key].as_f64();
+    let hyperband = number("hyperband_best_val_accuracy").map(|v| {
+        let headline = accuracy("Hyperband best validation accuracy", v);
+        match (
+            number("hyperband_random_best_val_accuracy"),
+            number("hyperband_epoch_fraction"),
+        ) {
+            (Some(r), Some(f)) => headline.reference(format!(
+                "random search {} with {} as many epochs",
+                percent(r, 2),
+                fixed(1.0 / f, 1)
+            )),
+            _ => headline,
+        }
+    });
+    let workflow = figures
+        .pointer("/workflow/0/test_accuracy")
+        .and_then(Json::as_f64)
+        .map(|v| accuracy("top configuration, test accuracy", v));
+    [tpe, hyperband, workflow].into_iter().flatten().collect()
 }
 
 /// The rows of `a` followed by those of `b`.

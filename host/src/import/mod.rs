@@ -146,9 +146,11 @@ pub struct ImportArgs {
     /// Format of the input model.
     #[arg(value_enum)]
     pub format: Format,
-    /// The model file to read.
+    /// The model file to read, gzip-compressed or not (told by its first bytes); `-` reads
+    /// stdin.
     pub input: PathBuf,
-    /// Where to write the core's byte format (EMLT for trees, the MLP format for weights).
+    /// Where to write the core's byte format (EMLT for trees, the MLP format for weights); `-`
+    /// writes stdout (the summary then goes to stderr).
     pub output: PathBuf,
     /// Safetensors only: one activation per layer, comma-separated
     /// (`identity|relu|sigmoid|tanh|gelu`); default: the `edgeml.activations` metadata.
@@ -156,10 +158,18 @@ pub struct ImportArgs {
     pub activations: Option<String>,
 }
 
-/// Reads `path` as `format` and converts it.
+/// The bytes of `path` (`-`: stdin), decompressed when gzip, at most
+/// [`crate::input::MAX_BYTES`] before and after.
+pub fn read_input(path: &Path) -> Result<Vec<u8>, ImportError> {
+    crate::input::read(path).map_err(|e| error(Path::new(&e.source_name), "file", e.reason))
+}
+
+/// Reads `path` (`-`: stdin; gzip accepted) as `format` and converts it.
 pub fn import_file(format: Format, path: &Path) -> Result<ImportedTrees, ImportError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| error(path, "file", format!("cannot read: {e}")))?;
+    let name = PathBuf::from(crate::input::display_name(path));
+    let text = String::from_utf8(read_input(path)?)
+        .map_err(|e| error(&name, "file", format!("not UTF-8 text: {e}")))?;
+    let path = name.as_path();
     match format {
         Format::Lightgbm => lightgbm::parse(path, &text),
         Format::Xgboost => xgboost::parse(path, &text),
@@ -168,45 +178,63 @@ pub fn import_file(format: Format, path: &Path) -> Result<ImportedTrees, ImportE
     }
 }
 
-/// Runs `edgeml import`: converts, writes the bytes, prints a one-line summary.
-pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
+/// Converts `args.input` and returns the output bytes and a one-line description of them.
+fn convert(args: &ImportArgs) -> anyhow::Result<(Vec<u8>, String)> {
+    let name = PathBuf::from(crate::input::display_name(&args.input));
     if args.format == Format::Safetensors {
-        let bytes = std::fs::read(&args.input)
-            .map_err(|e| error(&args.input, "file", format!("cannot read: {e}")))?;
-        let mlp = safetensors::parse(&args.input, &bytes, args.activations.as_deref())?;
+        let bytes = read_input(&args.input)?;
+        let mlp = safetensors::parse(&name, &bytes, args.activations.as_deref())?;
         let out = mlp
             .to_bytes(edgeml_core::nn::Dtype::F32)
-            .map_err(|e| anyhow::anyhow!("{}: serializing: {e}", args.input.display()))?;
-        std::fs::write(&args.output, &out)
-            .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", args.output.display()))?;
-        println!(
-            "{} -> {}: MLP {:?}, {} bytes, {:.1} ms",
-            args.input.display(),
-            args.output.display(),
-            mlp.topology.sizes(),
-            out.len(),
-            started.elapsed().as_secs_f64() * 1e3
-        );
-        return Ok(());
+            .map_err(|e| anyhow::anyhow!("{}: serializing: {e}", name.display()))?;
+        let what = format!("MLP {:?}", mlp.topology.sizes());
+        return Ok((out, what));
     }
     let imported = import_file(args.format, &args.input)?;
     let bytes = imported
         .to_bytes()
-        .map_err(|e| anyhow::anyhow!("{}: serializing: {e}", args.input.display()))?;
-    std::fs::write(&args.output, &bytes)
-        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", args.output.display()))?;
-    println!(
-        "{} -> {}: {:?}, {} trees, {} nodes, {} features, {} outputs, {} bytes, {:.1} ms",
-        args.input.display(),
-        args.output.display(),
+        .map_err(|e| anyhow::anyhow!("{}: serializing: {e}", name.display()))?;
+    let what = format!(
+        "{:?}, {} trees, {} nodes, {} features, {} outputs",
         imported.kind,
         imported.roots.len(),
         imported.nodes.len(),
         imported.n_features,
         imported.n_outputs,
-        bytes.len(),
-        started.elapsed().as_secs_f64() * 1e3
     );
+    Ok((bytes, what))
+}
+
+/// Runs `edgeml import`: converts, writes the bytes (`-`: stdout), and prints a one-line
+/// summary as [`crate::report::terminal::mode`] says (text or a JSON line; on stderr when the
+/// bytes go to stdout; nothing with `--quiet`).
+pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
+    use crate::report::terminal::{self, Mode};
+    let started = std::time::Instant::now();
+    let (bytes, what) = convert(args)?;
+    crate::input::write(&args.output, &bytes)?;
+    let input = crate::input::display_name(&args.input);
+    let output = if crate::input::is_stdio(&args.output) {
+        "stdout".to_string()
+    } else {
+        args.output.display().to_string()
+    };
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    let line = match terminal::mode() {
+        Mode::Quiet => return Ok(()),
+        Mode::Text => format!(
+            "{input} -> {output}: {what}, {} bytes, {ms:.1} ms",
+            bytes.len()
+        ),
+        Mode::Json => serde_json::json!({
+            "input": input, "output": output, "model": what, "bytes": bytes.len(), "ms": ms,
+        })
+        .to_string(),
+    };
+    if crate::input::is_stdio(&args.output) {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
     Ok(())
 }

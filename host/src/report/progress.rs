@@ -1,4 +1,4 @@
-//! Progress bars on stderr that stay hidden when stderr is not a terminal.
+//! Progress bars on stderr that stay hidden when stderr is not a terminal or with `--quiet`.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -6,10 +6,10 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 fn visible() -> bool {
-    std::io::stderr().is_terminal()
+    super::terminal::chatty() && std::io::stderr().is_terminal()
 }
 
-/// A bar over `len` steps labelled `prefix`; hidden when stderr is not a terminal.
+/// A bar over `len` steps labelled `prefix`; hidden when stderr is not a terminal or with `--quiet`.
 pub fn bar(len: u64, prefix: &str) -> ProgressBar {
     if !visible() {
         return ProgressBar::hidden();
@@ -23,7 +23,7 @@ pub fn bar(len: u64, prefix: &str) -> ProgressBar {
     bar
 }
 
-/// A spinner with message `message`; hidden when stderr is not a terminal.
+/// A spinner with message `message`; hidden when stderr is not a terminal or with `--quiet`.
 pub fn spinner(message: &str) -> ProgressBar {
     if !visible() {
         return ProgressBar::hidden();

@@ -491,7 +491,7 @@ pub(super) fn run(
     let gpu = match Gpu::new() {
         Ok(gpu) => gpu,
         Err(e) => {
-            eprintln!("no GPU adapter: {e}; GPU columns skipped");
+            crate::report::terminal::note(format!("no GPU adapter: {e}; GPU columns skipped"));
             return Ok(GpuSection {
                 markdown: format!("**GPU:** none — no GPU adapter: {e}; GPU columns skipped.\n\n"),
                 figures: json!({ "available": false, "reason": e.to_string() }),
@@ -500,7 +500,7 @@ pub(super) fn run(
         }
     };
     let info = gpu.adapter_info().clone();
-    eprintln!("GPU adapter: {info}");
+    crate::report::terminal::note(format!("GPU adapter: {info}"));
     let software = info.is_software();
     let mut sizes = gemm_sizes.to_vec();
     if software {

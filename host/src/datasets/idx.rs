@@ -60,6 +60,11 @@ pub struct Images {
 /// trailing byte. A decompressed stream that does not start like an IDX header is an error.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    decode_maybe_gz(path, raw)
+}
+
+/// [`read_maybe_gz`] on bytes already read from `path` (which names them in errors).
+pub fn decode_maybe_gz(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>, DataError> {
     if !raw.starts_with(&[0x1f, 0x8b]) {
         return Ok(raw);
     }

@@ -8,7 +8,10 @@
 //! formats are swapped for boundary values (0, −1, 2³¹, 2⁶², 1e39, NaN, ...), binary formats
 //! get boundary words at field-aligned offsets, and [`fix_checksum`] recomputes the core
 //! formats' CRC-32 so mutations reach the structural checks behind it. The proptest smoke in
-//! `host/tests/fuzz_smoke.rs` and the cargo-afl targets in `fuzz/` both drive these.
+//! `host/tests/fuzz_smoke.rs`, the campaign driver `host/examples/fuzz_campaign.rs` and the
+//! cargo-afl target in `fuzz/` all drive these, from the [`seeds`].
+
+mod seeds;
 
 use std::path::Path;
 
@@ -19,6 +22,8 @@ use edgeml_core::tree::{serial, Model, Node};
 
 use crate::datasets::idx;
 use crate::import::{lightgbm, safetensors, sklearn, xgboost, ImportedTrees};
+
+pub use seeds::seeds;
 
 /// A byte-level entry point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +55,24 @@ impl Target {
         Target::Safetensors,
         Target::Idx,
     ];
+
+    /// The target's name on the command line of the fuzz drivers (`tree-model`, `lightgbm`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::TreeModel => "tree-model",
+            Target::Mlp => "mlp",
+            Target::Lightgbm => "lightgbm",
+            Target::Xgboost => "xgboost",
+            Target::Sklearn => "sklearn",
+            Target::Safetensors => "safetensors",
+            Target::Idx => "idx",
+        }
+    }
+
+    /// The target named `name` ([`Target::name`]).
+    pub fn from_name(name: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.name() == name)
+    }
 
     /// True for the text formats, which [`mutate`] edits token by token.
     pub fn is_text(self) -> bool {

@@ -20,7 +20,8 @@ pub struct Shape {
 
 impl Shape {
     /// Shape with the given dimensions; `Err(RankTooHigh)` beyond [`MAX_RANK`] and
-    /// `Err(SizeOverflow)` when the element count overflows `usize`.
+    /// `Err(SizeOverflow)` when the product of the non-zero dimensions overflows `usize` (so an
+    /// empty shape such as `[0, usize::MAX, 2]` is refused too: its row-major strides overflow).
     pub fn new(dims: &[usize]) -> Result<Self> {
         if dims.len() > MAX_RANK {
             return Err(Error::RankTooHigh {
@@ -34,7 +35,11 @@ impl Shape {
             dims: stored,
             rank: dims.len(),
         };
-        shape.checked_len().ok_or(Error::SizeOverflow)?;
+        shape
+            .dims()
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)))
+            .ok_or(Error::SizeOverflow)?;
         Ok(shape)
     }
 
@@ -69,7 +74,8 @@ impl Shape {
         })
     }
 
-    /// Number of elements (1 for rank 0). Cannot overflow: [`Shape::new`] checked it.
+    /// Number of elements (1 for rank 0). Cannot overflow: [`Shape::new`] checked the product
+    /// of the non-zero dimensions.
     pub fn len(&self) -> usize {
         self.dims().iter().product()
     }
@@ -79,13 +85,15 @@ impl Shape {
         self.len() == 0
     }
 
-    /// Row-major (C order) strides in elements: the last dimension has stride 1.
+    /// Row-major (C order) strides in elements: the last dimension has stride 1. A zero
+    /// dimension does not zero the strides outside it (nothing is stepped along them anyway);
+    /// none overflows, since [`Shape::new`] bounded the product of the non-zero dimensions.
     pub fn row_major_strides(&self) -> [usize; MAX_RANK] {
         let mut strides = [0usize; MAX_RANK];
         let mut stride = 1usize;
         for axis in (0..self.rank).rev() {
             strides[axis] = stride;
-            stride *= self.dims[axis];
+            stride = stride.saturating_mul(self.dims[axis].max(1));
         }
         strides
     }
@@ -102,24 +110,47 @@ impl Shape {
         }
     }
 
-    fn checked_len(&self) -> Option<usize> {
-        self.dims()
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-    }
-
     /// Number of elements a slice must hold to back this shape with `strides`: one past the
-    /// largest reachable offset (0 for an empty shape).
+    /// largest reachable offset (0 for an empty shape). `Err(SizeOverflow)` when
+    /// `1 + Σ (dimᵢ − 1)·strideᵢ` (zero dimensions counting as one) overflows `usize`, even for
+    /// an empty shape, so no index arithmetic on an accepted layout can overflow.
     pub fn extent(&self, strides: &[usize; MAX_RANK]) -> Result<usize> {
-        if self.is_empty() {
-            return Ok(0);
-        }
         let mut last = 0usize;
         for (&dim, &stride) in self.dims.iter().zip(strides).take(self.rank) {
-            let span = (dim - 1).checked_mul(stride).ok_or(Error::SizeOverflow)?;
+            let span = dim
+                .saturating_sub(1)
+                .checked_mul(stride)
+                .ok_or(Error::SizeOverflow)?;
             last = last.checked_add(span).ok_or(Error::SizeOverflow)?;
         }
-        last.checked_add(1).ok_or(Error::SizeOverflow)
+        let end = last.checked_add(1).ok_or(Error::SizeOverflow)?;
+        Ok(if self.is_empty() { 0 } else { end })
+    }
+
+    /// True when `strides` provably give every index of this shape its own element: sorted by
+    /// stride, each stepped dimension's stride exceeds the largest offset reachable along the
+    /// dimensions with smaller strides. Conservative (a few exotic interleavings that do not
+    /// overlap are refused too); applies to empty shapes as well. Assumes [`Shape::extent`]
+    /// succeeded for `strides`.
+    fn strides_disjoint(&self, strides: &[usize; MAX_RANK]) -> bool {
+        let mut axes = [(0usize, 0usize); MAX_RANK];
+        let mut count = 0;
+        for (&dim, &stride) in self.dims.iter().zip(strides).take(self.rank) {
+            if dim > 1 {
+                axes[count] = (stride, dim);
+                count += 1;
+            }
+        }
+        let axes = &mut axes[..count];
+        axes.sort_unstable();
+        let mut reach = 0usize;
+        for &(stride, dim) in axes.iter() {
+            if stride <= reach {
+                return false;
+            }
+            reach = reach.saturating_add((dim - 1).saturating_mul(stride));
+        }
+        true
     }
 
     fn offset(&self, strides: &[usize; MAX_RANK], index: &[usize]) -> Result<usize> {
@@ -294,20 +325,22 @@ impl<'a, T> TensorViewMut<'a, T> {
         Self::new(data, Shape::matrix(rows, cols)?)
     }
 
-    /// Mutable view with explicit strides. Strides must not make two indices share an element;
-    /// `Err(InvalidParameter)` if they might (a zero stride on a dimension longer than one), and
-    /// `Err(BufferTooSmall)` when an index would reach past the end of `data`.
+    /// Mutable view with explicit strides. Strides must not make two indices share an element,
+    /// whatever the shape (empty included): `Err(InvalidParameter)` if they might (a zero
+    /// stride, or two strides that interleave, on dimensions longer than one),
+    /// `Err(SizeOverflow)` when the offsets overflow `usize` and `Err(BufferTooSmall)` when an
+    /// index would reach past the end of `data`.
     pub fn with_strides(
         data: &'a mut [T],
         shape: Shape,
         strides: [usize; MAX_RANK],
     ) -> Result<Self> {
-        if (0..shape.rank()).any(|axis| strides[axis] == 0 && shape.dims()[axis] > 1) {
+        let needed = shape.extent(&strides)?;
+        if !shape.strides_disjoint(&strides) {
             return Err(Error::InvalidParameter {
-                name: "mutable view strides must be non-zero",
+                name: "mutable view strides must not overlap",
             });
         }
-        let needed = shape.extent(&strides)?;
         if data.len() < needed {
             return Err(Error::BufferTooSmall {
                 needed,

@@ -5,6 +5,7 @@ pub mod cpu;
 pub mod datasets;
 pub mod experiments;
 pub mod firmware;
+pub mod fuzz;
 pub mod import;
 pub mod input;
 pub mod inspect;

@@ -82,15 +82,21 @@ pub(crate) fn max_lanes(x: &[f32]) -> f32 {
 /// eˣ without branches or calls, so loops over it vectorize: x = n·ln2 + r with |r| ≤ ln2/2,
 /// a degree-6 polynomial for eʳ, and 2ⁿ built in the exponent bits. n is rounded with the
 /// 1.5·2²³ trick (adding it leaves n in the low mantissa bits), so no float→int conversion
-/// (saturating in Rust, hence slow to vectorize) is needed. Relative error below 3·2⁻²⁴ on
-/// [-87.3, 88.7]; saturates to 0 below and +∞ above; NaN in gives NaN.
+/// (saturating in Rust, hence slow to vectorize) is needed. Relative error below 3·2⁻²⁴ where
+/// eˣ is a normal f32 (x ≥ −87.3) and absolute error below 2⁻¹⁴⁹ where it is subnormal
+/// (−103.98 ≤ x < −87.3: 2ⁿ is built as 2ⁿ⁺⁶⁴ and scaled by 2⁻⁶⁴, so results are rounded to
+/// the subnormal grid, not flushed); 0 below −103.98 and +∞ above 88.72; NaN in gives NaN.
 #[inline(always)]
 pub(crate) fn exp_vectorizable(x: f32) -> f32 {
     const LOG2E: f32 = core::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
     const ROUND: f32 = 12_582_912.0;
-    let clamped = x.clamp(-87.336_55, 88.722_83);
+    /// Below this (n ≤ −125) 2ⁿ is not a normal f32, so it is built 64 binades higher.
+    const SUBNORMAL_FROM: f32 = -86.0;
+    /// 2⁻⁶⁴, exact.
+    const TWO_POW_MINUS_64: f32 = f32::from_bits((127 - 64) << 23);
+    let clamped = x.clamp(-103.98, 88.722_83);
     let shifted = clamped * LOG2E + ROUND;
     let n = shifted - ROUND;
     let r = (clamped - n * LN2_HI) - n * LN2_LO;
@@ -100,15 +106,18 @@ pub(crate) fn exp_vectorizable(x: f32) -> f32 {
                 + r * (0.166_666_67
                     + r * (0.041_666_668 + r * (0.008_333_386 + r * 0.001_388_819_2)))));
     // shifted's bits are ROUND's plus n (two's complement), so the biased exponent n + 127
-    // is a wrapping integer difference.
+    // (n + 191 in the subnormal range) is a wrapping integer difference.
+    let low = clamped < SUBNORMAL_FROM;
+    let bias: u32 = if low { 127 + 64 } else { 127 };
     let biased = shifted
         .to_bits()
         .wrapping_sub(ROUND.to_bits())
-        .wrapping_add(127);
+        .wrapping_add(bias);
     // Independent selects (no else-if chain) so LLVM if-converts them; NaN needs none, as
     // clamp keeps it and it propagates through p.
     let value = p * f32::from_bits(biased << 23);
-    let value = if x < -87.336_55 { 0.0 } else { value };
+    let value = if low { value * TWO_POW_MINUS_64 } else { value };
+    let value = if x < -103.98 { 0.0 } else { value };
     if x > 88.722_83 {
         f32::INFINITY
     } else {

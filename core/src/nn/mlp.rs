@@ -98,7 +98,8 @@ impl<'w> Mlp<'w> {
     /// using running statistics for batch norm and no dropout. `scratch` needs
     /// [`inference_scratch_len`]`(sizes, rows)` elements. Errors: `Empty` for zero rows,
     /// `ShapeMismatch` when `x` or `out` disagree with the topology, `BufferTooSmall` for a
-    /// short scratch, `NonFinite` for NaN/inf inputs.
+    /// short scratch, `NonFinite` for NaN/inf inputs and for finite inputs whose outputs
+    /// overflow to ±inf or NaN (the index is then the first bad output).
     pub fn forward(
         &self,
         dispatch: Dispatch,
@@ -154,7 +155,7 @@ impl<'w> Mlp<'w> {
             p.activation.apply(target);
             core::mem::swap(&mut current, &mut spare);
         }
-        Ok(())
+        crate::nn::finite::ensure_finite(out)
     }
 
     fn dense(

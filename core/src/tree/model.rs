@@ -64,6 +64,14 @@ pub struct ModelBuffers<'a> {
     pub base: &'a mut [f32],
 }
 
+/// True unless `node` is a leaf whose value is not a class index below `classes`.
+fn is_class_leaf(node: &Node, classes: usize) -> bool {
+    !node.is_leaf()
+        || (node.value >= 0.0
+            && node.value == libm::floorf(node.value)
+            && (node.value as usize) < classes)
+}
+
 /// A validated tree ensemble over `n_features` inputs with `n_outputs` scores.
 #[derive(Clone, Copy, Debug)]
 pub struct Model<'a> {
@@ -79,7 +87,8 @@ impl<'a> Model<'a> {
     /// Checks and wraps an ensemble: tree `t` is `nodes[roots[t]..roots[t + 1]]` (the last
     /// runs to the end), `roots[0] == 0`, each tree valid ([`Tree::validate`]); `base` has
     /// `n_outputs` finite values for boosted kinds and none for forests; `n_outputs` is 1
-    /// except for `Multiclass` (2..=64) and `ForestVote` (the number of classes, 1..=64).
+    /// except for `Multiclass` (2..=64) and `ForestVote` (the number of classes, 1..=64), whose
+    /// leaves must hold class indices (whole numbers in `0..n_outputs`).
     pub fn new(
         kind: ModelKind,
         n_features: usize,
@@ -119,6 +128,11 @@ impl<'a> Model<'a> {
         };
         for t in 0..roots.len() {
             model.tree(t)?.validate(n_features)?;
+        }
+        if kind == ModelKind::ForestVote && nodes.iter().any(|n| !is_class_leaf(n, n_outputs)) {
+            return Err(Error::Corrupt {
+                reason: "forest-vote leaf is not a class index",
+            });
         }
         Ok(model)
     }
@@ -178,7 +192,8 @@ impl<'a> Model<'a> {
     /// Writes the `n_outputs` scores of row `x` (NaN = missing, routed by each node's
     /// default direction) to `out`: raw sums for boosted models (logit or per-class logits),
     /// the mean for `ForestMean`, vote fractions for `ForestVote`. Sums are taken in f64,
-    /// base first, trees in order.
+    /// base first, trees in order. `Err(NonFinite)` when a score overflows f32 (a boosted sum
+    /// of large leaves).
     pub fn predict_scores(&self, x: &[f32], out: &mut [f32]) -> Result<()> {
         crate::error::ensure_len(self.n_features, x.len())?;
         crate::error::ensure_len(self.n_outputs, out.len())?;
@@ -212,7 +227,7 @@ impl<'a> Model<'a> {
                 _ => *a as f32,
             };
         }
-        Ok(())
+        crate::error::ensure_finite(out)
     }
 
     /// Prediction for row `x`: the value (regression kinds), `P(class 1)` (`Binary`), or the

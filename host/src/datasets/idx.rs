@@ -53,17 +53,60 @@ pub struct Images {
     pub pixels: Vec<u8>,
 }
 
-/// The file's bytes, gunzipped when they start with the gzip magic `1f 8b`.
+/// The file's bytes, gunzipped when they start with the gzip magic `1f 8b`. Decompression
+/// stops one byte past the size the IDX header declares (magic, dimensions, then their product
+/// times the element size), so a small gzip that expands far beyond its header costs no more
+/// memory than the data it claims; [`parse_images`] and [`parse_labels`] then report the
+/// trailing byte. A decompressed stream that does not start like an IDX header is an error.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::format(path, format!("corrupt gzip stream: {e}")))?;
-        Ok(out)
-    } else {
-        Ok(raw)
+    decode_maybe_gz(path, raw)
+}
+
+/// [`read_maybe_gz`] on bytes already read from `path` (which names them in errors).
+pub fn decode_maybe_gz(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>, DataError> {
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(raw);
+    }
+    let corrupt = |e: std::io::Error| DataError::format(path, format!("corrupt gzip stream: {e}"));
+    let mut decoder = GzDecoder::new(&raw[..]);
+    let mut out = Vec::new();
+    (&mut decoder)
+        .take(4)
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    let element = match out[..] {
+        [0, 0, code, _] => element_size(code),
+        _ => None,
+    }
+    .ok_or_else(|| DataError::format(path, "gunzipped data does not start with an IDX magic"))?;
+    let dims = usize::from(out[3]);
+    (&mut decoder)
+        .take(4 * dims as u64)
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    let declared = out
+        .get(4..)
+        .unwrap_or_default()
+        .chunks_exact(4)
+        .map(|w| u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]])))
+        .try_fold(element, u64::checked_mul)
+        .ok_or_else(|| DataError::format(path, "IDX dimensions overflow"))?;
+    (&mut decoder)
+        .take(declared.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    Ok(out)
+}
+
+/// Bytes per element of an IDX type code (u8, i8, i16, i32, f32, f64).
+fn element_size(code: u8) -> Option<u64> {
+    match code {
+        0x08 | 0x09 => Some(1),
+        0x0B => Some(2),
+        0x0C | 0x0D => Some(4),
+        0x0E => Some(8),
+        _ => None,
     }
 }
 

@@ -85,3 +85,19 @@ pub fn le_threshold(t: f64) -> f32 {
 pub fn lt_threshold(t: f32) -> f32 {
     t.next_down()
 }
+
+/// Most outputs (classes) an imported model may declare: the core's
+/// [`MAX_CHANNELS`](edgeml_core::tree::objective::MAX_CHANNELS). Checked before a class count
+/// from a file sizes, divides or indexes anything.
+pub const MAX_OUTPUTS: usize = edgeml_core::tree::objective::MAX_CHANNELS;
+
+/// Most features an imported model may declare: the core's byte format stores the count in
+/// 32 bits, and feature indices are `u32`.
+pub const MAX_FEATURES: usize = u32::MAX as usize;
+
+/// `v` as an `f32` when that is finite: `None` for NaN, ±∞ and finite `f64`s beyond
+/// `f32::MAX` (1e39 would become ∞).
+pub fn finite_f32(v: f64) -> Option<f32> {
+    let f = v as f32;
+    f.is_finite().then_some(f)
+}

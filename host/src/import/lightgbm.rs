@@ -15,7 +15,7 @@ use std::path::Path;
 
 use edgeml_core::tree::ModelKind;
 
-use super::layout::{flatten, le_threshold, SrcNode};
+use super::layout::{finite_f32, flatten, le_threshold, SrcNode, MAX_FEATURES, MAX_OUTPUTS};
 use super::{error, ImportError, ImportedTrees};
 
 /// LightGBM's `kZeroThreshold`: values this close to 0 count as zero for zero-missing splits.
@@ -71,6 +71,12 @@ impl<'t> Block<'t> {
             ));
         }
         Ok(values)
+    }
+
+    /// `line N (`key`)` of `key`, or the block's first line when it is absent.
+    fn at(&self, key: &str) -> String {
+        let line = self.fields.get(key).map_or(self.start, |&(l, _)| l);
+        format!("line {line} (`{key}`)")
     }
 
     fn scalar<T: std::str::FromStr>(&self, file: &Path, key: &str) -> Result<T, ImportError> {
@@ -134,9 +140,33 @@ pub fn parse(file: &Path, text: &str) -> Result<ImportedTrees, ImportError> {
         ));
     }
     let (header, blocks) = blocks(file, text)?;
-    let n_features = header.scalar::<usize>(file, "max_feature_idx")? + 1;
+    let max_feature: usize = header.scalar(file, "max_feature_idx")?;
+    let n_features = max_feature
+        .checked_add(1)
+        .filter(|&n| n <= MAX_FEATURES)
+        .ok_or_else(|| {
+            error(
+                file,
+                header.at("max_feature_idx"),
+                format!("{max_feature} is beyond the most features, {MAX_FEATURES}"),
+            )
+        })?;
     let num_class: usize = header.scalar(file, "num_class")?;
+    if !(1..=MAX_OUTPUTS).contains(&num_class) {
+        return Err(error(
+            file,
+            header.at("num_class"),
+            format!("{num_class} classes, expected 1 to {MAX_OUTPUTS}"),
+        ));
+    }
     let per_iter: usize = header.scalar(file, "num_tree_per_iteration")?;
+    if per_iter == 0 {
+        return Err(error(
+            file,
+            header.at("num_tree_per_iteration"),
+            "0 trees per iteration",
+        ));
+    }
     let (obj_line, objective) = header.get(file, "objective")?;
     let obj_at = format!("line {obj_line} (`objective`)");
     let mut words = objective.split_whitespace();
@@ -148,8 +178,16 @@ pub fn parse(file: &Path, text: &str) -> Result<ImportedTrees, ImportError> {
                 .find_map(|w| w.strip_prefix("sigmoid:"))
                 .map(|s| s.parse::<f64>())
                 .transpose()
-                .map_err(|_| error(file, obj_at.clone(), "bad `sigmoid:` value"))?
-                .unwrap_or(1.0);
+                .ok()
+                .flatten()
+                .map_or(Some(1.0), |s| (s.is_finite() && s > 0.0).then_some(s))
+                .ok_or_else(|| {
+                    error(
+                        file,
+                        obj_at.clone(),
+                        "bad `sigmoid:` value (a finite positive number)",
+                    )
+                })?;
             (ModelKind::Binary, 1, sigmoid)
         }
         "multiclass" => (ModelKind::Multiclass, num_class, 1.0),
@@ -222,10 +260,7 @@ fn tree(
     n_features: usize,
     scale: f64,
 ) -> Result<Vec<edgeml_core::tree::Node>, ImportError> {
-    let at = |key: &str| {
-        let line = b.fields.get(key).map_or(b.start, |&(l, _)| l);
-        format!("line {line} (`{key}`)")
-    };
+    let at = |key: &str| b.at(key);
     if let Some(&(line, v)) = b.fields.get("is_linear") {
         if v.trim() != "0" {
             return Err(error(
@@ -267,7 +302,14 @@ fn tree(
                 let v = *leaf_value.get(l).ok_or_else(|| {
                     error(file, at("left_child"), format!("leaf {l} out of range"))
                 })?;
-                Ok(SrcNode::Leaf((v * scale) as f32))
+                let value = finite_f32(v * scale).ok_or_else(|| {
+                    error(
+                        file,
+                        at("leaf_value"),
+                        format!("leaf {l} is {v}, not finite as f32 (after the sigmoid scale)"),
+                    )
+                })?;
+                Ok(SrcNode::Leaf(value))
             }
             Id::Internal(i) => {
                 let bad = || error(file, at("left_child"), format!("node {i} out of range"));
@@ -305,9 +347,17 @@ fn tree(
                         format!("node {i} has unknown missing type 3"),
                     ));
                 }
+                let threshold = le_threshold(t);
+                if !threshold.is_finite() {
+                    return Err(error(
+                        file,
+                        at("threshold"),
+                        format!("node {i} has threshold {t}, not finite as f32"),
+                    ));
+                }
                 Ok(SrcNode::Split {
                     feature: f,
-                    threshold: le_threshold(t),
+                    threshold,
                     left: child(*left.get(i).ok_or_else(bad)?),
                     right: child(*right.get(i).ok_or_else(bad)?),
                     // None: NaN is routed as 0; zero and NaN: NaN takes the default side.

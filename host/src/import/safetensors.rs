@@ -1,11 +1,14 @@
 //! PyTorch MLP weights from a safetensors file (an `nn.Sequential` of `Linear` layers,
 //! `BatchNorm1d` layers and activations) into the core's [`Mlp`] format.
 //!
-//! The file is an 8-byte little-endian header length, a JSON header naming each tensor's
-//! `dtype`, `shape` and `data_offsets`, then the raw little-endian data. Modules are the key
+//! The file (an 8-byte little-endian header length, a JSON header naming each tensor's
+//! `dtype`, `shape` and `data_offsets`, then the raw little-endian data) is read and checked by
+//! the `safetensors` crate: header size bounded, offsets contiguous and inside the file, sizes
+//! agreeing with shapes. Tensors may be F32, F16 or BF16 (widened to f32, exactly); NaN and
+//! ±∞ are rejected with the key, as is batch-norm folding that overflows f32. Modules are the key
 //! prefixes before `.weight` / `.running_mean` / `.running_var`, in increasing index (the last
 //! `.`-separated part of the prefix). A module with running statistics or a 1-D `weight` is a
-//! `BatchNorm1d` (module `batchnorm`); any other `<i>.weight` (`[out × in]`, F32) with its
+//! `BatchNorm1d` (module `batchnorm`); any other `<i>.weight` (`[out × in]`) with its
 //! `<i>.bias` (`[out]`) is one dense layer; the core stores `W` as `[in × out]`, so weights are
 //! transposed. Activations (one per dense layer, applied after its batch norm,
 //! `identity|relu|sigmoid|tanh|gelu`) come from the command line or from the
@@ -16,8 +19,11 @@ mod batchnorm;
 
 use std::path::Path;
 
-use edgeml_core::nn::{Activation, Dtype, Mlp, Topology};
-use serde_json::Value;
+use std::collections::HashMap;
+
+use edgeml_core::nn::{Activation, Mlp, Topology};
+use half::{bf16, f16};
+use safetensors::{Dtype, SafeTensorError, SafeTensors};
 
 use super::{error, ImportError};
 use batchnorm::BatchNorm;
@@ -35,7 +41,7 @@ pub struct ImportedMlp {
 
 impl ImportedMlp {
     /// The core's serialized bytes ([`Mlp::save`]) with weights stored as `dtype`.
-    pub fn to_bytes(&self, dtype: Dtype) -> edgeml_core::Result<Vec<u8>> {
+    pub fn to_bytes(&self, dtype: edgeml_core::nn::Dtype) -> edgeml_core::Result<Vec<u8>> {
         let mut buffer = self.params.clone();
         let mlp = Mlp::new(self.topology, &mut buffer)?;
         let mut out = vec![0u8; edgeml_core::nn::serialize::serialized_len(&self.topology, dtype)?];
@@ -60,6 +66,8 @@ pub fn activation(name: &str) -> Option<Activation> {
 /// One dense layer read from the file: `W` as `[in × out]`, the bias, and the batch norm
 /// that follows it, if any.
 struct Dense {
+    /// Key of its weight tensor, which names it in errors.
+    key: String,
     inputs: usize,
     outputs: usize,
     weights: Vec<f32>,
@@ -84,42 +92,23 @@ pub fn parse(
     bytes: &[u8],
     activations: Option<&str>,
 ) -> Result<ImportedMlp, ImportError> {
-    let len = bytes
-        .get(..8)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_le_bytes)
-        .ok_or_else(|| error(file, "byte 0", "truncated: no header length"))?;
-    let end = usize::try_from(len)
-        .ok()
-        .and_then(|l| l.checked_add(8))
-        .filter(|&e| e <= bytes.len())
-        .ok_or_else(|| {
-            error(
-                file,
-                "byte 0",
-                format!("header length {len} exceeds the file"),
-            )
-        })?;
-    let header: Value = serde_json::from_slice(bytes.get(8..end).unwrap_or(&[]))
-        .map_err(|e| error(file, "header", format!("invalid JSON: {e}")))?;
-    let data = bytes.get(end..).unwrap_or(&[]);
-    let map = header
-        .as_object()
-        .ok_or_else(|| error(file, "header", "not a JSON object"))?;
-    let modules = modules(map);
+    let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| format_error(file, &e))?;
+    let tensors = SafeTensors::deserialize(bytes).map_err(|e| format_error(file, &e))?;
+    let metadata = metadata.metadata().clone().unwrap_or_default();
+    let modules = modules(&tensors);
     let linear_count = modules.iter().filter(|m| m.2 == Kind::Linear).count();
     if linear_count == 0 {
         return Err(error(file, "header", "no `<i>.weight` tensors"));
     }
-    let acts = parse_activations(file, &header, activations, linear_count)?;
-    let eps = batchnorm::eps(file, &header)?;
+    let acts = parse_activations(file, &metadata, activations, linear_count)?;
+    let eps = batchnorm::eps(file, &metadata)?;
     let mut layers: Vec<Dense> = Vec::new();
     let mut previous: Option<u64> = None;
     for (index, prefix, kind) in &modules {
         match kind {
             Kind::Linear => {
                 let inputs = layers.last().map(|l| l.outputs);
-                layers.push(dense(file, map, data, prefix, inputs)?);
+                layers.push(dense(file, &tensors, prefix, inputs)?);
             }
             Kind::BatchNorm => {
                 let last = layers.last_mut().filter(|l| {
@@ -134,8 +123,7 @@ pub fn parse(
                          (Linear → BatchNorm1d → activation)",
                     ));
                 };
-                last.batch_norm =
-                    Some(BatchNorm::read(file, map, data, prefix, last.outputs, eps)?);
+                last.batch_norm = Some(BatchNorm::read(file, &tensors, prefix, last.outputs, eps)?);
             }
         }
         previous = Some(*index);
@@ -143,10 +131,35 @@ pub fn parse(
     assemble(file, layers, &acts)
 }
 
+/// The file's structural fault as an [`ImportError`]: where (`byte 0` for the length prefix,
+/// the tensor's key, `header`, or `file` for a size that disagrees with the header) and why.
+fn format_error(file: &Path, e: &SafeTensorError) -> ImportError {
+    let location = match e {
+        SafeTensorError::HeaderTooSmall
+        | SafeTensorError::HeaderTooLarge
+        | SafeTensorError::InvalidHeaderLength => "byte 0".to_string(),
+        SafeTensorError::InvalidOffset(name) | SafeTensorError::TensorNotFound(name) => {
+            format!("key `{name}`")
+        }
+        SafeTensorError::MetadataIncompleteBuffer => "file".to_string(),
+        _ => "header".to_string(),
+    };
+    let reason = match e {
+        SafeTensorError::HeaderTooSmall => "truncated: no header length".to_string(),
+        SafeTensorError::InvalidHeaderLength => "header length exceeds the file".to_string(),
+        SafeTensorError::MetadataIncompleteBuffer => {
+            "truncated or padded: the data size disagrees with the header's data_offsets"
+                .to_string()
+        }
+        other => format!("invalid safetensors: {other}"),
+    };
+    error(file, location, reason)
+}
+
 /// `(index, prefix, kind)` of every module with parameters, in increasing index.
-fn modules(map: &serde_json::Map<String, Value>) -> Vec<(u64, String, Kind)> {
+fn modules(tensors: &SafeTensors<'_>) -> Vec<(u64, String, Kind)> {
     let mut found: Vec<(u64, String, Kind)> = Vec::new();
-    for key in map.keys() {
+    for key in tensors.names() {
         let Some(prefix) = [".weight", ".running_mean", ".running_var"]
             .iter()
             .find_map(|suffix| key.strip_suffix(suffix))
@@ -159,13 +172,12 @@ fn modules(map: &serde_json::Map<String, Value>) -> Vec<(u64, String, Kind)> {
         if found.iter().any(|(_, p, _)| p == prefix) {
             continue;
         }
-        let one_d = map
-            .get(&format!("{prefix}.weight"))
-            .and_then(|t| t.get("shape"))
-            .and_then(Value::as_array)
-            .is_some_and(|shape| shape.len() == 1);
-        let stats = map.contains_key(&format!("{prefix}.running_mean"))
-            || map.contains_key(&format!("{prefix}.running_var"));
+        let one_d = tensors
+            .tensor(&format!("{prefix}.weight"))
+            .is_ok_and(|t| t.shape().len() == 1);
+        let stats = [".running_mean", ".running_var"]
+            .iter()
+            .any(|s| tensors.tensor(&format!("{prefix}{s}")).is_ok());
         let kind = if one_d || stats {
             Kind::BatchNorm
         } else {
@@ -180,15 +192,14 @@ fn modules(map: &serde_json::Map<String, Value>) -> Vec<(u64, String, Kind)> {
 /// The activation of each of `layers` dense layers, from `given` or the metadata.
 fn parse_activations(
     file: &Path,
-    header: &Value,
+    metadata: &HashMap<String, String>,
     given: Option<&str>,
     layers: usize,
 ) -> Result<Vec<Activation>, ImportError> {
     let acts_text = match given {
         Some(a) => a.to_string(),
-        None => header
-            .pointer("/__metadata__/edgeml.activations")
-            .and_then(Value::as_str)
+        None => metadata
+            .get("edgeml.activations")
             .ok_or_else(|| {
                 error(
                     file,
@@ -218,13 +229,12 @@ fn parse_activations(
 /// Reads dense layer `prefix` (`inputs`: the previous layer's outputs, if any).
 fn dense(
     file: &Path,
-    map: &serde_json::Map<String, Value>,
-    data: &[u8],
+    tensors: &SafeTensors<'_>,
     prefix: &str,
     inputs: Option<usize>,
 ) -> Result<Dense, ImportError> {
     let wkey = format!("{prefix}.weight");
-    let (shape, w) = tensor(file, map, data, &wkey)?;
+    let (shape, w) = finite_tensor(file, tensors, &wkey)?;
     let [out, inp] = shape[..] else {
         return Err(error(
             file,
@@ -240,7 +250,7 @@ fn dense(
         ));
     }
     let bkey = format!("{prefix}.bias");
-    let (bshape, bias) = tensor(file, map, data, &bkey)?;
+    let (bshape, bias) = finite_tensor(file, tensors, &bkey)?;
     if bshape != [out] {
         return Err(error(
             file,
@@ -257,6 +267,7 @@ fn dense(
         }
     }
     Ok(Dense {
+        key: wkey,
         inputs: inp,
         outputs: out,
         weights,
@@ -289,6 +300,18 @@ fn assemble(
             }
             Some(bn) => {
                 bn.fold(&mut layer.weights, &mut layer.bias);
+                if layer
+                    .weights
+                    .iter()
+                    .chain(&layer.bias)
+                    .any(|v| !v.is_finite())
+                {
+                    return Err(error(
+                        file,
+                        format!("key `{}`", layer.key),
+                        "folding the following batch norm overflows f32",
+                    ));
+                }
                 params.extend(&layer.weights);
                 params.extend(&layer.bias);
             }
@@ -309,49 +332,54 @@ fn assemble(
     Ok(ImportedMlp { topology, params })
 }
 
-/// The shape and `f32` values of tensor `key`.
+/// The shape and values of tensor `key` (F32, or F16 / BF16 widened to f32, which is exact).
 fn tensor(
     file: &Path,
-    map: &serde_json::Map<String, Value>,
-    data: &[u8],
+    tensors: &SafeTensors<'_>,
     key: &str,
 ) -> Result<(Vec<usize>, Vec<f32>), ImportError> {
     let at = || format!("key `{key}`");
-    let t = map.get(key).ok_or_else(|| error(file, at(), "missing"))?;
-    let dtype = t.get("dtype").and_then(Value::as_str).unwrap_or("");
-    if dtype != "F32" {
+    let t = tensors
+        .tensor(key)
+        .map_err(|_| error(file, at(), "missing"))?;
+    let raw = t.data();
+    let values: Vec<f32> = match t.dtype() {
+        Dtype::F32 => raw
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        Dtype::F16 => raw
+            .chunks_exact(2)
+            .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => raw
+            .chunks_exact(2)
+            .map(|c| bf16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        other => {
+            return Err(error(
+                file,
+                at(),
+                format!("dtype {other:?} is not supported (F32, F16, BF16)"),
+            ))
+        }
+    };
+    Ok((t.shape().to_vec(), values))
+}
+
+/// [`tensor`], rejecting NaN and ±∞ with the key and the flat index of the first one.
+pub(super) fn finite_tensor(
+    file: &Path,
+    tensors: &SafeTensors<'_>,
+    key: &str,
+) -> Result<(Vec<usize>, Vec<f32>), ImportError> {
+    let (shape, values) = tensor(file, tensors, key)?;
+    if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(error(
             file,
-            at(),
-            format!("dtype `{dtype}` is not supported (F32 only)"),
+            format!("key `{key}`"),
+            format!("non-finite value {v} at [{i}]"),
         ));
     }
-    let shape: Vec<usize> = t
-        .get("shape")
-        .and_then(Value::as_array)
-        .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect())
-        .ok_or_else(|| error(file, at(), "bad `shape`"))?;
-    let offs: Vec<usize> = t
-        .get("data_offsets")
-        .and_then(Value::as_array)
-        .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect())
-        .ok_or_else(|| error(file, at(), "bad `data_offsets`"))?;
-    let count = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-    let raw = match offs[..] {
-        [s, e] => data.get(s..e),
-        _ => None,
-    }
-    .ok_or_else(|| error(file, at(), "data_offsets outside the file (truncated?)"))?;
-    if count.and_then(|c| c.checked_mul(4)) != Some(raw.len()) {
-        return Err(error(
-            file,
-            at(),
-            "shape mismatch: data length disagrees with shape",
-        ));
-    }
-    let values = raw
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
     Ok((shape, values))
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 use edgeml_core::tree::{ModelKind, Node};
 use serde_json::Value;
 
-use super::layout::{flatten, le_threshold, SrcNode};
+use super::layout::{finite_f32, flatten, le_threshold, SrcNode, MAX_FEATURES, MAX_OUTPUTS};
 use super::{error, ImportError, ImportedTrees};
 
 /// Parses an exporter JSON file; `file` names it in errors.
@@ -34,13 +34,16 @@ pub fn parse(file: &Path, text: &str) -> Result<ImportedTrees, ImportError> {
             .ok_or_else(|| error(file, format!("key `{k}`"), "missing"))
     };
     let uint = |k: &str| -> Result<usize, ImportError> {
-        key(k)?.as_u64().map(|v| v as usize).ok_or_else(|| {
-            error(
-                file,
-                format!("key `{k}`"),
-                "expected a non-negative integer",
-            )
-        })
+        key(k)?
+            .as_u64()
+            .and_then(|v| usize::try_from(v).ok())
+            .ok_or_else(|| {
+                error(
+                    file,
+                    format!("key `{k}`"),
+                    "expected a non-negative integer",
+                )
+            })
     };
     if key("format")?.as_str() != Some("edgeml-sklearn") || uint("version")? != 1 {
         return Err(error(
@@ -51,7 +54,21 @@ pub fn parse(file: &Path, text: &str) -> Result<ImportedTrees, ImportError> {
     }
     let estimator = key("estimator")?.as_str().unwrap_or("");
     let n_features = uint("n_features")?;
+    if n_features > MAX_FEATURES {
+        return Err(error(
+            file,
+            "key `n_features`",
+            format!("{n_features} features, the most is {MAX_FEATURES}"),
+        ));
+    }
     let n_classes = uint("n_classes")?;
+    if n_classes > MAX_OUTPUTS {
+        return Err(error(
+            file,
+            "key `n_classes`",
+            format!("{n_classes} classes, the most is {MAX_OUTPUTS}"),
+        ));
+    }
     let trees = key("trees")?
         .as_array()
         .ok_or_else(|| error(file, "key `trees`", "expected an array"))?;
@@ -79,14 +96,15 @@ pub fn parse(file: &Path, text: &str) -> Result<ImportedTrees, ImportError> {
         "GradientBoostingRegressor" | "GradientBoostingClassifier" => {
             let lr = key("learning_rate")?
                 .as_f64()
-                .ok_or_else(|| error(file, "key `learning_rate`", "expected a number"))?;
+                .filter(|lr| lr.is_finite())
+                .ok_or_else(|| error(file, "key `learning_rate`", "expected a finite number"))?;
             let init: Vec<f32> = key("init")?
                 .as_array()
                 .ok_or_else(|| error(file, "key `init`", "expected an array"))?
                 .iter()
-                .map(|v| v.as_f64().map(|x| x as f32))
+                .map(|v| v.as_f64().and_then(finite_f32))
                 .collect::<Option<_>>()
-                .ok_or_else(|| error(file, "key `init`", "expected numbers"))?;
+                .ok_or_else(|| error(file, "key `init`", "expected numbers finite as f32"))?;
             let kind = match (estimator, init.len()) {
                 ("GradientBoostingRegressor", 1) => ModelKind::Regression,
                 ("GradientBoostingClassifier", 1) => ModelKind::Binary,
@@ -115,7 +133,7 @@ pub fn parse(file: &Path, text: &str) -> Result<ImportedTrees, ImportError> {
             ))
         }
     };
-    if flat.is_empty() || flat.len() % n_outputs != 0 {
+    if flat.is_empty() || flat.len().checked_rem(n_outputs) != Some(0) {
         return Err(error(
             file,
             at(0, "value"),
@@ -131,7 +149,7 @@ fn leaf(value: &Value, k: usize, scale: f64) -> Option<f32> {
         Value::Array(a) => a.get(k)?.as_f64()?,
         v => v.as_f64()?,
     };
-    Some((v * scale) as f32)
+    finite_f32(v * scale)
 }
 
 fn one_tree(
@@ -171,10 +189,13 @@ fn one_tree(
     let get = |i: usize| -> Result<SrcNode<usize>, ImportError> {
         let l = int(left, i);
         if l < 0 {
-            let v = value
-                .get(i)
-                .and_then(&leaf_of)
-                .ok_or_else(|| error(file, at("value"), format!("node {i}: bad leaf value")))?;
+            let v = value.get(i).and_then(&leaf_of).ok_or_else(|| {
+                error(
+                    file,
+                    at("value"),
+                    format!("node {i}: leaf value missing or not finite as f32"),
+                )
+            })?;
             return Ok(SrcNode::Leaf(v));
         }
         let f = int(feature, i);
@@ -199,9 +220,17 @@ fn one_tree(
                 format!("node {i} has no right child"),
             ));
         }
+        let threshold = le_threshold(t);
+        if !threshold.is_finite() {
+            return Err(error(
+                file,
+                at("threshold"),
+                format!("node {i}: threshold {t} is not finite as f32"),
+            ));
+        }
         Ok(SrcNode::Split {
             feature: f as u32,
-            threshold: le_threshold(t),
+            threshold,
             left: l as usize,
             right: r as usize,
             default_left: false,

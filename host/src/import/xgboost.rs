@@ -12,7 +12,7 @@ use std::path::Path;
 use edgeml_core::tree::{ModelKind, Node};
 use serde_json::Value;
 
-use super::layout::{flatten, lt_threshold, SrcNode};
+use super::layout::{finite_f32, flatten, lt_threshold, SrcNode, MAX_FEATURES, MAX_OUTPUTS};
 use super::{error, ImportError, ImportedTrees};
 
 const REGRESSION: [&str; 4] = [
@@ -134,8 +134,13 @@ pub fn parse(file: &Path, text: &str) -> Result<ImportedTrees, ImportError> {
     };
     let learner = root.key("learner")?;
     let params = learner.key("learner_model_param")?;
-    let n_features = params.key("num_feature")?.int()?;
-    let num_class = params.key("num_class")?.int()?;
+    let features_c = params.key("num_feature")?;
+    let n_features = features_c.int()?;
+    if n_features > MAX_FEATURES {
+        return Err(features_c.err(format!("{n_features} features, the most is {MAX_FEATURES}")));
+    }
+    let class_c = params.key("num_class")?;
+    let num_class = class_c.int()?;
     if let Ok(t) = params.key("num_target") {
         if t.int()? > 1 {
             return Err(t.err("multi-target models are not supported"));
@@ -148,8 +153,13 @@ pub fn parse(file: &Path, text: &str) -> Result<ImportedTrees, ImportError> {
     let (kind, n_outputs) = match name {
         n if REGRESSION.contains(&n) => (ModelKind::Regression, 1),
         "binary:logistic" | "binary:logitraw" => (ModelKind::Binary, 1),
-        "multi:softprob" | "multi:softmax" if num_class >= 2 => {
+        "multi:softprob" | "multi:softmax" if (2..=MAX_OUTPUTS).contains(&num_class) => {
             (ModelKind::Multiclass, num_class)
+        }
+        "multi:softprob" | "multi:softmax" => {
+            return Err(class_c.err(format!(
+                "{num_class} classes, expected 2 to {MAX_OUTPUTS}"
+            )))
         }
         other => {
             return Err(objective.err(format!(
@@ -166,7 +176,7 @@ pub fn parse(file: &Path, text: &str) -> Result<ImportedTrees, ImportError> {
         } else {
             p
         };
-        Ok(m as f32)
+        finite_f32(m).ok_or_else(|| base_cursor.err(format!("{p} is not finite as f32")))
     };
     let base = match base.len() {
         1 => vec![margin(base.first().copied().unwrap_or(0.0))?; n_outputs],
@@ -227,7 +237,8 @@ fn tree(t: &Cursor<'_, '_>, n_features: usize) -> Result<Vec<Node>, ImportError>
     let right = t.key("right_children")?.numbers(n)?;
     let feature_c = t.key("split_indices")?;
     let feature = feature_c.numbers(n)?;
-    let cond = t.key("split_conditions")?.numbers(n)?;
+    let cond_c = t.key("split_conditions")?;
+    let cond = cond_c.numbers(n)?;
     let types_c = t.key("split_type")?;
     let types = types_c.numbers(n)?;
     let default_c = t.key("default_left")?;
@@ -236,7 +247,9 @@ fn tree(t: &Cursor<'_, '_>, n_features: usize) -> Result<Vec<Node>, ImportError>
         let l = *left
             .get(i)
             .ok_or_else(|| left_c.err(format!("node {i} out of range")))?;
-        let v = cond.get(i).copied().unwrap_or(f64::NAN) as f32;
+        let c = cond.get(i).copied().unwrap_or(f64::NAN);
+        let v = finite_f32(c)
+            .ok_or_else(|| cond_c.err(format!("node {i}: {c} is not finite as f32")))?;
         if l < 0.0 {
             return Ok(SrcNode::Leaf(v));
         }
@@ -264,9 +277,13 @@ fn tree(t: &Cursor<'_, '_>, n_features: usize) -> Result<Vec<Node>, ImportError>
                 )))
             }
         };
+        let threshold = lt_threshold(v);
+        if !threshold.is_finite() {
+            return Err(cond_c.err(format!("node {i}: threshold {v} leaves no f32 below it")));
+        }
         Ok(SrcNode::Split {
             feature: f as u32,
-            threshold: lt_threshold(v),
+            threshold,
             left: l as usize,
             right: r as usize,
             default_left,

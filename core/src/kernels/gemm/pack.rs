@@ -42,9 +42,21 @@ pub(super) fn pack_a<'d, S: BulkConvert, const MR: usize>(
             return &[];
         };
         for r in 0..MR {
-            let start = (row0 + r) * a.row_stride + p0 * a.col_stride;
-            let contiguous = (a.col_stride == 1 || kc == 1) && r < rows;
-            match a.data.get(start..start + kc).filter(|_| contiguous) {
+            // Only rows inside A have an offset: past the last row, `row * row_stride` may not
+            // fit in `usize` (the view bounded offsets of real elements only).
+            let start = if r < rows {
+                (row0 + r)
+                    .checked_mul(a.row_stride)
+                    .zip(p0.checked_mul(a.col_stride))
+                    .and_then(|(row, col)| row.checked_add(col))
+            } else {
+                None
+            };
+            let contiguous = a.col_stride == 1 || kc == 1;
+            let row = start
+                .filter(|_| contiguous)
+                .and_then(|start| a.data.get(start..start.checked_add(kc)?));
+            match row {
                 Some(row) => {
                     for (c, chunk) in row.chunks(WIDEN_CHUNK).enumerate() {
                         let wide = &mut wide[..chunk.len()];
@@ -58,13 +70,10 @@ pub(super) fn pack_a<'d, S: BulkConvert, const MR: usize>(
                 }
                 None => {
                     for p in 0..kc {
-                        let value = if r < rows {
-                            a.data
-                                .get(start + p * a.col_stride)
-                                .map_or(0.0, |v| v.to_f32())
-                        } else {
-                            0.0
-                        };
+                        let value = start
+                            .and_then(|start| start.checked_add(p.checked_mul(a.col_stride)?))
+                            .and_then(|at| a.data.get(at))
+                            .map_or(0.0, |v| v.to_f32());
                         if let Some(slot) = out.get_mut(p * MR + r) {
                             slot.write(value);
                         }

@@ -5,10 +5,12 @@
 
 use std::path::Path;
 
-use edgeml_core::nn::BATCH_NORM_EPS;
-use serde_json::Value;
+use std::collections::HashMap;
 
-use super::{tensor, Dense};
+use edgeml_core::nn::BATCH_NORM_EPS;
+use safetensors::SafeTensors;
+
+use super::{finite_tensor, Dense};
 use crate::import::{error, ImportError};
 
 /// PyTorch's default ε of `BatchNorm1d`.
@@ -25,12 +27,13 @@ pub(super) struct BatchNorm {
 
 /// ε of every batch-norm layer: the `edgeml.bn_eps` metadata entry (a decimal string), else
 /// PyTorch's default 1e-5. Rejects a non-numeric, non-finite or non-positive value.
-pub(super) fn eps(file: &Path, header: &Value) -> Result<f64, ImportError> {
-    let Some(text) = header.pointer("/__metadata__/edgeml.bn_eps") else {
+pub(super) fn eps(file: &Path, metadata: &HashMap<String, String>) -> Result<f64, ImportError> {
+    let Some(text) = metadata.get("edgeml.bn_eps") else {
         return Ok(TORCH_EPS);
     };
-    text.as_str()
-        .and_then(|t| t.trim().parse::<f64>().ok())
+    text.trim()
+        .parse::<f64>()
+        .ok()
         .filter(|e| e.is_finite() && *e > 0.0)
         .ok_or_else(|| {
             error(
@@ -62,15 +65,14 @@ impl BatchNorm {
     /// may both be absent (`affine=False`: γ = 1, β = 0).
     pub(super) fn read(
         file: &Path,
-        map: &serde_json::Map<String, Value>,
-        data: &[u8],
+        tensors: &SafeTensors<'_>,
         prefix: &str,
         features: usize,
         eps: f64,
     ) -> Result<BatchNorm, ImportError> {
         let vector = |name: &str| -> Result<Vec<f32>, ImportError> {
             let key = format!("{prefix}.{name}");
-            let (shape, values) = tensor(file, map, data, &key)?;
+            let (shape, values) = finite_tensor(file, tensors, &key)?;
             if shape != [features] {
                 return Err(error(
                     file,
@@ -78,16 +80,9 @@ impl BatchNorm {
                     format!("shape mismatch: {shape:?}, expected [{features}] (the preceding Linear's outputs)"),
                 ));
             }
-            if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                return Err(error(
-                    file,
-                    format!("key `{key}`"),
-                    format!("non-finite value {v} at [{i}]"),
-                ));
-            }
             Ok(values)
         };
-        let affine = [".weight", ".bias"].map(|s| map.contains_key(&format!("{prefix}{s}")));
+        let affine = [".weight", ".bias"].map(|s| tensors.tensor(&format!("{prefix}{s}")).is_ok());
         let (gamma, beta) = match affine {
             [false, false] => (vec![1.0; features], vec![0.0; features]),
             _ => (vector("weight")?, vector("bias")?),

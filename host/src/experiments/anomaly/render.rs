@@ -167,8 +167,8 @@ fn sensor_text(i: &Inputs<'_>) -> (String, Value) {
         "### Vibration monitoring (synthetic)\n\nThree-axis vibration of a shaft at 30–33 Hz \
          (four harmonics, noise), {} samples a window at {} Hz; per axis RMS, peak, crest factor, \
          kurtosis and {} log band energies ({} features, standardized on the normal windows). \
-         Faults: imbalance (1× amplitude ×2.2), bearing (impacts at 3.58× shaft speed ringing at \
-         600 Hz), looseness (half harmonics, clipping), stuck sensor (one axis constant). Fitted \
+         Faults: imbalance (1× amplitude ×1.5), bearing (impacts at 3.58× shaft speed ringing at \
+         600 Hz), looseness (weak half harmonics, clipping), stuck sensor (one axis constant). Fitted \
          on {} normal windows; threshold mean + {}·std of {} held-out normal scores (Welford); \
          tested on {} normal and {} windows per fault.\n\n{}\n",
         sensor::WINDOW,

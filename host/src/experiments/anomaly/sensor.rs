@@ -76,20 +76,20 @@ fn window(rng: &mut Rng, fault: Option<usize>) -> Vec<f64> {
             for (h, a) in [1.0, 0.5, 0.25, 0.12].iter().enumerate() {
                 let mut amp = a * gains[axis];
                 if fault == Some(0) && h == 0 && axis < 2 {
-                    amp *= 2.2;
+                    amp *= 1.5;
                 }
                 x += amp * (TAU * (h + 1) as f64 * f0 * t + phases[h + axis]).sin();
             }
             if fault == Some(1) {
                 let period = 1.0 / (3.58 * f0);
                 let since = t % period;
-                x += 1.2 * gains[axis] * (-200.0 * since).exp() * (TAU * 600.0 * since).sin();
+                x += 0.4 * gains[axis] * (-200.0 * since).exp() * (TAU * 600.0 * since).sin();
             }
             if fault == Some(2) {
                 for (k, half) in [0.5, 1.5, 2.5].iter().enumerate() {
-                    x += 0.35 * (TAU * half * f0 * t + phases[k]).sin();
+                    x += 0.12 * (TAU * half * f0 * t + phases[k]).sin();
                 }
-                x = x.clamp(-1.1, 1.1);
+                x = x.clamp(-1.2, 1.2);
             }
             x += 0.25 * f64::from(rng.normal());
             *v = if fault == Some(3) && axis == 2 {

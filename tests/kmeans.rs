@@ -6,6 +6,7 @@ use edgeml_core::cluster::{
     assign, greedy_trials, lloyd, mini_batch, nearest, seed_plus_plus, LloydParams, LloydWork,
     MiniBatchParams,
 };
+use edgeml_core::kernels::Dispatch;
 use edgeml_core::knn::Points;
 use edgeml_core::rng::Rng;
 use edgeml_core::Error;
@@ -47,7 +48,13 @@ fn blobs(k: usize, per: usize, d: usize, spread: f32, seed: u64) -> (Vec<f32>, V
     (data, labels)
 }
 
-fn fit(data: &[f32], d: usize, k: usize, seed: u64) -> (Vec<f32>, Vec<u32>, f64, usize) {
+fn fit(
+    data: &[f32],
+    d: usize,
+    k: usize,
+    seed: u64,
+    dispatch: Option<Dispatch>,
+) -> (Vec<f32>, Vec<u32>, f64, usize) {
     let n = data.len() / d;
     let points = Points::new(data, n, d).unwrap();
     let mut rng = Rng::new(seed);
@@ -63,18 +70,19 @@ fn fit(data: &[f32], d: usize, k: usize, seed: u64) -> (Vec<f32>, Vec<u32>, f64,
     .unwrap();
     let mut assignment = vec![0; n];
     let (mut sums, mut counts) = (vec![0.0; k * d], vec![0; k]);
+    let mut tile = vec![0.0; LloydWork::tile_len(k)];
     let work = LloydWork {
         sums: &mut sums,
         counts: &mut counts,
+        tile: &mut tile,
     };
-    let result = lloyd(
-        points,
-        LloydParams::default(),
-        &mut centroids,
-        &mut assignment,
-        work,
-    )
-    .unwrap();
+    // Tolerance 0: run until the assignment stops changing, so centroids are exact means.
+    let params = LloydParams {
+        dispatch,
+        tol: 0.0,
+        max_iter: 1000,
+    };
+    let result = lloyd(points, params, &mut centroids, &mut assignment, work).unwrap();
     (centroids, assignment, result.inertia, result.iterations)
 }
 
@@ -83,13 +91,16 @@ proptest! {
 
     #[test]
     fn lloyd_inertia_and_assignment_match_brute_force(
-        n in 3usize..60, d in 1usize..6, k_frac in 0.0f64..1.0, seed in any::<u64>(),
+        n in 3usize..600, d in 1usize..6, k_frac in 0.0f64..1.0, seed in any::<u64>(),
+        product in any::<bool>(),
     ) {
         let k = 1 + ((n - 1) as f64 * k_frac * 0.5) as usize;
         let mut rng = Rng::new(seed);
         let mut data = vec![0.0f32; n * d];
         rng.fill_normal(&mut data, 0.0, 2.0);
-        let (centroids, assignment, inertia, _) = fit(&data, d, k, seed ^ 1);
+        // The product form (gemm per block of rows; n > 256 crosses a block edge) or direct.
+        let dispatch = product.then_some(Dispatch::PORTABLE);
+        let (centroids, assignment, inertia, _) = fit(&data, d, k, seed ^ 1, dispatch);
         let best = brute_nearest(&data, d, &centroids);
         let reference: f64 = best.iter().sum();
         prop_assert!((inertia - reference).abs() <= 1e-4 * reference.max(1.0),
@@ -140,7 +151,7 @@ proptest! {
 fn separated_blobs_are_recovered_exactly() {
     let (k, d) = (5, 8);
     let (data, labels) = blobs(k, 40, d, 10.0, 3);
-    let (_, assignment, _, iterations) = fit(&data, d, k, 11);
+    let (_, assignment, _, iterations) = fit(&data, d, k, 11, Some(Dispatch::PORTABLE));
     assert!(iterations < 20);
     // Same partition: the map true label → cluster is a bijection.
     let mut map = vec![None; k];
@@ -161,7 +172,7 @@ fn mini_batch_approaches_lloyd_inertia() {
     let (k, d) = (4, 6);
     let (data, _) = blobs(k, 100, d, 5.0, 8);
     let n = data.len() / d;
-    let (_, _, lloyd_inertia, _) = fit(&data, d, k, 2);
+    let (_, _, lloyd_inertia, _) = fit(&data, d, k, 2, None);
     let points = Points::new(&data, n, d).unwrap();
     let mut rng = Rng::new(2);
     let mut centroids = vec![0.0; k * d];
@@ -212,6 +223,7 @@ fn empty_cluster_takes_the_worst_served_point() {
     let work = LloydWork {
         sums: &mut sums,
         counts: &mut counts,
+        tile: &mut [],
     };
     let result = lloyd(
         points,
@@ -263,14 +275,30 @@ fn bad_inputs_are_errors() {
     let params = LloydParams {
         max_iter: 0,
         tol: 0.0,
+        dispatch: None,
     };
     let work = LloydWork {
         sums: &mut s,
         counts: &mut c,
+        tile: &mut [],
     };
     assert!(matches!(
         lloyd(points, params, &mut two, &mut [0; 2], work),
         Err(Error::InvalidParameter { .. })
+    ));
+    // The product form needs its tile.
+    let params = LloydParams {
+        dispatch: Some(Dispatch::PORTABLE),
+        ..LloydParams::default()
+    };
+    let work = LloydWork {
+        sums: &mut s,
+        counts: &mut c,
+        tile: &mut [0.0; 3],
+    };
+    assert!(matches!(
+        lloyd(points, params, &mut two, &mut [0; 2], work),
+        Err(Error::BufferTooSmall { .. })
     ));
     assert_eq!(greedy_trials(1), 1);
     assert_eq!(greedy_trials(10), 4);

@@ -5,5 +5,5 @@ pub mod kmeans;
 
 pub use kmeans::{
     assign, greedy_trials, lloyd, mini_batch, nearest, seed_plus_plus, Fit, LloydParams, LloydWork,
-    MiniBatchParams,
+    MiniBatchParams, ROW_BLOCK,
 };

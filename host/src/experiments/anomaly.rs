@@ -171,6 +171,7 @@ impl Experiment for AnomalyExperiment {
             k: 10,
             batch: 1024,
             steps: if ctx.quick { 20 } else { 100 },
+            dispatch: cpu::selected_dispatch()?,
         };
         let km = clustering::run(&ctx.data, &km_settings, ctx.seed)?;
         bar.inc(1);

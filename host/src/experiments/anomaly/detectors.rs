@@ -149,9 +149,15 @@ pub fn autoencoder(
     })
 }
 
-/// k-means (greedy k-means++, Lloyd) on `fit`; scores are squared distances to the nearest
+/// k-means (greedy k-means++, Lloyd with gemm-ranked assignments) on `fit`; scores are squared distances to the nearest
 /// centroid.
-pub fn kmeans(fit: &Rows, eval: [&Rows; 2], clusters: usize, seed: u64) -> Result<Scores> {
+pub fn kmeans(
+    fit: &Rows,
+    eval: [&Rows; 2],
+    clusters: usize,
+    dispatch: Dispatch,
+    seed: u64,
+) -> Result<Scores> {
     let start = std::time::Instant::now();
     let points = fit.points()?;
     let k = clusters.min(fit.count());
@@ -167,17 +173,17 @@ pub fn kmeans(fit: &Rows, eval: [&Rows; 2], clusters: usize, seed: u64) -> Resul
     )?;
     let (mut sums, mut counts, mut assignment) =
         (vec![0.0; centroids.len()], vec![0; k], vec![0; fit.count()]);
+    let mut tile = vec![0.0; LloydWork::tile_len(k)];
     let work = LloydWork {
         sums: &mut sums,
         counts: &mut counts,
+        tile: &mut tile,
     };
-    lloyd(
-        points,
-        LloydParams::default(),
-        &mut centroids,
-        &mut assignment,
-        work,
-    )?;
+    let params = LloydParams {
+        dispatch: Some(dispatch),
+        ..LloydParams::default()
+    };
+    lloyd(points, params, &mut centroids, &mut assignment, work)?;
     let mut source = CentroidDistance::new(&centroids, fit.cols)?;
     Ok(Scores {
         calibration: score_all(&mut source, eval[0])?,
@@ -227,7 +233,7 @@ pub fn ensemble(members: &[&Scores]) -> Result<Scores> {
 /// Every detector on one normal class: `[autoencoder, kmeans, knn, ensemble]`.
 pub fn all(fit: &Rows, eval: [&Rows; 2], s: &DetectorSettings, seed: u64) -> Result<Vec<Scores>> {
     let ae = autoencoder(fit, eval, &s.ae, s.dispatch, seed)?;
-    let km = kmeans(fit, eval, s.clusters, seed)?;
+    let km = kmeans(fit, eval, s.clusters, s.dispatch, seed)?;
     let nn = knn(fit, eval, s.k)?;
     let en = ensemble(&[&ae, &nn])?;
     Ok(vec![ae, km, nn, en])

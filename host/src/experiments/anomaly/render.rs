@@ -124,7 +124,7 @@ fn kmeans_text(i: &Inputs<'_>) -> (String, Value) {
     let md = format!(
         "### k-means on the training images\n\n{} images × {} pixels, k = {}, greedy k-means++ \
          (2 + ⌊ln k⌋ candidates per centre, scikit-learn's rule), Lloyd to tolerance 1e-4 of the \
-         mean pixel variance; mini-batch: {} steps of {} images. One thread; \
+         mean pixel variance (centroids ranked by ‖c‖² − 2·x·c from one gemm per 256 images); mini-batch: {} steps of {} images. One thread; \
          `benches/peers/sklearn_anomaly.py` runs scikit-learn's `KMeans` on the same images.\n\n{}\n",
         km.shape.0, km.shape.1, i.kmeans_settings.k, i.kmeans_settings.steps, i.kmeans_settings.batch, table.render()
     );

@@ -77,6 +77,18 @@ target/release/edgeml --out report/trees_timing trees --regression-only --timing
     --edgeml report/trees_timing/trees.json --json-out report/peer_trees.json \
     --out report/peers_trees.md >/dev/null
 
+# Anomaly detection, the one-class Fashion-MNIST protocol: edgeml's autoencoder, k-means and
+# k-NN distance beside scikit-learn's PCA, IsolationForest, OneClassSVM, NearestNeighbors and
+# KMeans, and k-means inertia and time against KMeans; table in report/peers_anomaly.md.
+anomaly_args=()
+if [ "${1:-}" = "--quick" ]; then
+    anomaly_args=(--classes 0,1 --train-per-class 1000 --test-rows 2000 --kmeans-rows 10000)
+fi
+target/release/edgeml --out report/anomaly_timing anomaly "${anomaly_args[@]}"
+"$venv/bin/python" benches/peers/sklearn_anomaly.py "${anomaly_args[@]}" \
+    --edgeml report/anomaly_timing/anomaly.json --out report/peers_anomaly.md \
+    >report/peer_sklearn_anomaly.json
+
 # The seed's softmax-before-CrossEntropy model in PyTorch (20 epochs, PyTorch's default init):
 # its loss and test accuracy go beside `edgeml mlp`'s figures.softmax_before_ce.seed_variant.
 if [ "${1:-}" != "--quick" ]; then

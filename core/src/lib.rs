@@ -13,10 +13,15 @@
 //! - [`nn`]: multilayer perceptrons: inference, training in a caller workspace, mixed precision.
 //! - [`tree`]: decision trees, gradient boosting and random forests over flat node arrays.
 //! - [`attention`]: scaled dot-product attention (streaming softmax), backward, encoder block.
+//! - [`cluster`]: k-means (k-means++ seeding, Lloyd, mini-batch) in caller buffers.
+//! - [`anomaly`]: anomaly scores (autoencoder reconstruction, k-NN and centroid distance) and
+//!   thresholds from held-out normal scores (percentile, online mean + z·std).
 #![no_std]
 #![deny(missing_docs)]
 
+pub mod anomaly;
 pub mod attention;
+pub mod cluster;
 pub mod error;
 pub mod eval;
 pub mod kernels;

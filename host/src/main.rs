@@ -68,6 +68,9 @@ enum Command {
     Tune(experiments::tune::TuneArgs),
     /// Tuned MLP, boosted trees and k-NN (plus a tiny ViT on Fashion-MNIST) and their ensembles.
     Ensemble(experiments::tune::EnsembleArgs),
+    /// Anomaly detection: one-class Fashion-MNIST (autoencoder, k-means, k-NN), k-means beside
+    /// scikit-learn's, a vibration-monitoring demonstration.
+    Anomaly(experiments::anomaly::AnomalyArgs),
     /// The seed's MLP trained on the GPU beside the CPU: loss curves and time per epoch.
     #[cfg(feature = "gpu")]
     GpuMlp(experiments::gpu_mlp::GpuMlpArgs),
@@ -122,6 +125,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Tune(args) => vec![Box::new(experiments::tune::TuneExperiment::new(args))],
         Command::Ensemble(args) => {
             vec![Box::new(experiments::tune::EnsembleExperiment::new(args))]
+        }
+        Command::Anomaly(args) => {
+            vec![Box::new(experiments::anomaly::AnomalyExperiment::new(args))]
         }
         #[cfg(feature = "gpu")]
         Command::GpuMlp(args) => vec![Box::new(experiments::gpu_mlp::GpuMlp::new(args))],

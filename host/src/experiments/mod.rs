@@ -44,6 +44,7 @@ pub trait Experiment {
     fn run(&self, ctx: &RunContext) -> anyhow::Result<ExperimentReport>;
 }
 
+pub mod anomaly;
 pub mod attention;
 pub mod bench;
 #[cfg(feature = "gpu")]
@@ -66,6 +67,9 @@ pub fn registry() -> Vec<Box<dyn Experiment>> {
         )),
         Box::new(tune::TuneExperiment::new(tune::TuneArgs::default())),
         Box::new(tune::EnsembleExperiment::new(tune::EnsembleArgs::default())),
+        Box::new(anomaly::AnomalyExperiment::new(
+            anomaly::AnomalyArgs::default(),
+        )),
     ];
     experiments.extend(gpu_experiments());
     experiments

@@ -84,7 +84,13 @@ fn int8_kernel_refuses_inconsistent_shapes() {
     let mut y = [0i8; 2];
     let channels = [0u8; 2 * CHANNEL_BYTES];
     let r = dense_s8(&[0i16; 3], &[0u8; 5], &channels, q, &mut y);
-    assert_eq!(r, Err(Error::ShapeMismatch { expected: 6, found: 5 }));
+    assert_eq!(
+        r,
+        Err(Error::ShapeMismatch {
+            expected: 6,
+            found: 5
+        })
+    );
     let r = dense_s8(&[0i16; 3], &[0u8; 6], &channels[..12], q, &mut y);
     assert!(matches!(r, Err(Error::ShapeMismatch { .. })));
 }
@@ -97,7 +103,12 @@ fn f32_model(sizes: &[usize], seed: u64) -> Vec<u8> {
     let mut buf = vec![0.0f32; topo.model_len()];
     let mut mlp = Mlp::new(topo, &mut buf).unwrap();
     mlp.init(&mut Rng::new(seed));
-    for b in mlp.buffer_mut().iter_mut().skip(sizes[0] * sizes[1]).take(sizes[1]) {
+    for b in mlp
+        .buffer_mut()
+        .iter_mut()
+        .skip(sizes[0] * sizes[1])
+        .take(sizes[1])
+    {
         *b = 0.1;
     }
     let mut bytes = vec![0u8; serialized_len(&topo, Dtype::F32).unwrap()];

@@ -5,11 +5,22 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Largest accepted |firmware − host| / max(1, |host|) per model (f32 sums in another order
-/// and another libm build on the device; the trees compare thresholds exactly).
+/// and another libm build on the device; the trees compare thresholds exactly; the int8 MLP
+/// is integer arithmetic, bit-identical).
 fn tolerance(model: &str) -> f64 {
     match model {
+        "mlp i8" => 0.0,
         "gbdt" | "lgb500" => 1e-6,
         _ => 1e-4,
+    }
+}
+
+/// The model part of a key: `mlp VARIANT` for the MLP (so each dtype has its bound), else the
+/// model name.
+fn model_of(key: &str) -> &str {
+    match key.match_indices(' ').nth(1) {
+        Some((end, _)) if key.starts_with("mlp ") => &key[..end],
+        _ => key.split(' ').next().unwrap_or_default(),
     }
 }
 
@@ -73,7 +84,7 @@ fn check_predictions(expected: &str, got: &str, failures: &mut Vec<String>) -> R
     let device = predictions(got)?;
     let mut worst: HashMap<&str, f64> = HashMap::new();
     for (key, want) in &host {
-        let model = key.split(' ').next().unwrap_or_default();
+        let model = model_of(key);
         let Some(have) = device.get(key) else {
             failures.push(format!("{key}: missing from the firmware output"));
             continue;
@@ -110,10 +121,12 @@ fn check_predictions(expected: &str, got: &str, failures: &mut Vec<String>) -> R
 }
 
 fn check_f16(got: &str, failures: &mut Vec<String>) {
-    match (accuracy(got, "f32"), accuracy(got, "f16")) {
-        (Some((c32, n32)), Some((c16, n16))) => {
-            let (a32, a16) = (100.0 * c32 / n32, 100.0 * c16 / n16);
-            println!("MLP accuracy on the embedded inputs: f32 {a32:.2} %, f16 {a16:.2} %");
+    let acc = |v| accuracy(got, v).map(|(c, n)| 100.0 * c / n);
+    match (acc("f32"), acc("f16"), acc("i8")) {
+        (Some(a32), Some(a16), Some(a8)) => {
+            println!(
+                "MLP accuracy on the embedded inputs: f32 {a32:.2} %, f16 {a16:.2} %, int8 {a8:.2} %"
+            );
             if a32 - a16 > 0.5 {
                 failures.push(format!("f16 loses {:.2} points (> 0.5)", a32 - a16));
             }
@@ -163,7 +176,7 @@ pub fn run(dir: &Path, output: &Path) -> Result<()> {
     let got = std::fs::read_to_string(output)?;
     let mut failures = Vec::new();
     let compared = check_predictions(&expected, &got, &mut failures)?;
-    for variant in ["f32", "f16"] {
+    for variant in ["f32", "f16", "i8"] {
         if accuracy(&expected, variant) != accuracy(&got, variant) {
             failures.push(format!("MLP {variant} accuracy differs from the host's"));
         }

@@ -12,6 +12,7 @@ pub mod fashion;
 pub mod footprint;
 pub mod lgb500;
 pub mod models;
+pub mod quantize;
 pub mod readme;
 
 use crate::datasets::DataConfig;

@@ -8,7 +8,7 @@ use edgeml_core::kernels::matvec_s8::{
     OutputQuant, CHANNEL_BYTES,
 };
 use edgeml_core::nn::quant::{
-    observe, quant_expanded_len, quant_scratch_len, quantize, quantized_len,
+    observe, observe_scratch_len, quant_expanded_len, quant_scratch_len, quantize, quantized_len,
 };
 use edgeml_core::nn::serialize::serialized_len;
 use edgeml_core::nn::{
@@ -128,7 +128,7 @@ fn quantized(sizes: &[usize], seed: u64, f32_bytes: &[u8]) -> Quantized {
         .map(|_| (0..sizes[0]).map(|_| rng.uniform(0.0, 1.0)).collect())
         .collect();
     let mut ranges = vec![(0.0f32, 0.0f32); sizes.len()];
-    let mut scratch = vec![0.0f32; view_scratch_len(sizes)];
+    let mut scratch = vec![0.0f32; observe_scratch_len(sizes)];
     for r in &rows {
         observe(&view, r, &mut scratch, &mut ranges).unwrap();
     }

@@ -12,7 +12,6 @@ use edgeml_core::attention::{AttentionSpec, EncoderBlock};
 use edgeml_core::kernels::activation::Activation as BlockActivation;
 use edgeml_core::kernels::Dispatch;
 use edgeml_core::knn::{KnnClassifier, KnnIndex, KnnParams, Metric, Points, Search, Weighting};
-use edgeml_core::nn::Mlp;
 use edgeml_core::tree::{serial, Model};
 use edgeml_core::{Error, Result};
 
@@ -24,39 +23,6 @@ fn embedded(ok: bool) -> Result<()> {
             reason: "embedded data length disagrees with dims.rs",
         })
     }
-}
-
-/// The Fashion-MNIST MLP from `bytes` (dtype `name`) on every embedded image.
-pub fn mlp(mem: &mut Memory, counter: &Counter, name: &str, bytes: &[u8]) -> Result<()> {
-    let (mlp, load) = counter.count(|| Mlp::load(bytes, &mut mem.mlp));
-    let mlp = mlp?;
-    hprintln!("# instructions mlp_{}_load {}", name, load);
-    embedded(data::FASHION_X.len() == FASHION_N * FASHION_D && data::FASHION_Y.len() == FASHION_N)?;
-    let mut logits = [0.0f32; FASHION_CLASSES];
-    let mut correct = 0;
-    let images = data::FASHION_X.chunks_exact(FASHION_D);
-    for (i, (pixels, &label)) in images.zip(data::FASHION_Y).enumerate() {
-        for (x, &p) in mem.image.iter_mut().zip(pixels) {
-            *x = f32::from(p) / 255.0;
-        }
-        let (result, n) = counter.count(|| {
-            mlp.forward(
-                Dispatch::PORTABLE,
-                &mem.image,
-                &mut mem.mlp_scratch,
-                &mut logits,
-            )
-        });
-        result?;
-        if i == 0 {
-            hprintln!("# instructions mlp_{}_inference {}", name, n);
-        }
-        let class = argmax(&logits);
-        correct += usize::from(class == usize::from(label));
-        prediction(format_args!("mlp {name} {i}"), class, &logits);
-    }
-    hprintln!("acc mlp {} {} {}", name, correct, FASHION_N);
-    Ok(())
 }
 
 /// Loads the blob rows and queries into RAM.

@@ -13,6 +13,7 @@ mod infer;
 mod lgb500;
 mod measure;
 mod memory;
+mod mlp;
 mod out;
 mod train;
 
@@ -33,13 +34,16 @@ fn run() -> Result<()> {
         "# instructions_per_tick {}",
         measure::INSTRUCTIONS_PER_TICK as f32
     );
+    match (cfg!(feature = "mlp-f32"), cfg!(feature = "mlp-f16")) {
+        (true, true) => mlp::float(&counter, &[("f32", data::MLP_F32), ("f16", data::MLP_F16)])?,
+        (true, false) => mlp::float(&counter, &[("f32", data::MLP_F32)])?,
+        (false, true) => mlp::float(&counter, &[("f16", data::MLP_F16)])?,
+        (false, false) => {}
+    }
+    if cfg!(feature = "mlp-i8") {
+        mlp::int8(&counter)?;
+    }
     let mem = memory::take().ok_or(Error::Empty)?;
-    if cfg!(feature = "mlp-f32") {
-        infer::mlp(mem, &counter, "f32", data::MLP_F32)?;
-    }
-    if cfg!(feature = "mlp-f16") {
-        infer::mlp(mem, &counter, "f16", data::MLP_F16)?;
-    }
     if cfg!(any(feature = "knn", feature = "gbdt", feature = "train")) {
         infer::load_blobs(mem)?;
     }
@@ -66,11 +70,9 @@ fn run() -> Result<()> {
 }
 
 fn footprint(mem: &memory::Memory) {
-    hprintln!("# ram mlp_model {}", core::mem::size_of_val(&mem.mlp));
-    hprintln!(
-        "# ram mlp_scratch {}",
-        core::mem::size_of_val(&mem.mlp_scratch) + core::mem::size_of_val(&mem.image)
-    );
+    let (mlp_float, mlp_int8) = mlp::ram();
+    hprintln!("# ram mlp_f32_f16 {}", mlp_float);
+    hprintln!("# ram mlp_i8 {}", mlp_int8);
     hprintln!(
         "# ram knn {}",
         core::mem::size_of_val(&mem.blob_x)

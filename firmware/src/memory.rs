@@ -7,10 +7,6 @@ use edgeml_core::attention::streaming_workspace_len;
 use edgeml_core::nn;
 use edgeml_core::tree::Node;
 
-/// Model buffer of the Fashion-MNIST MLP (f32, whatever the stored dtype).
-pub const MLP_LEN: usize = nn::model_len(&MLP_SIZES, false);
-/// Inference scratch of the MLP for one row.
-pub const MLP_SCRATCH: usize = nn::inference_scratch_len(&MLP_SIZES, 1);
 /// Trees of the boosted ensemble.
 pub const GBDT_TREES: usize = GBDT_ROUNDS * BLOB_CLASSES;
 /// Parameters of the encoder block (`EncoderBlock::param_len`, checked at run time).
@@ -31,12 +27,6 @@ pub const TRAIN_LEN: usize =
 
 /// All buffers.
 pub struct Memory {
-    /// MLP model buffer.
-    pub mlp: [f32; MLP_LEN],
-    /// MLP inference scratch.
-    pub mlp_scratch: [f32; MLP_SCRATCH],
-    /// One image scaled to [0, 1].
-    pub image: [f32; FASHION_D],
     /// Blob rows (k-NN reference set and training data).
     pub blob_x: [f32; BLOB_ROWS * BLOB_D],
     /// Blob classes.
@@ -69,7 +59,7 @@ pub struct Memory {
     pub bytes: [u8; CORRUPT_LEN],
 }
 
-/// Bytes of the largest model corrupted in RAM (the f16 MLP).
+/// Bytes of the largest model corrupted in RAM (the f16 MLP; the int8 MLP is smaller).
 pub const CORRUPT_LEN: usize = 256 * 1024;
 
 const NODE: Node = Node {
@@ -79,9 +69,6 @@ const NODE: Node = Node {
 };
 
 static mut MEMORY: Memory = Memory {
-    mlp: [0.0; MLP_LEN],
-    mlp_scratch: [0.0; MLP_SCRATCH],
-    image: [0.0; FASHION_D],
     blob_x: [0.0; BLOB_ROWS * BLOB_D],
     blob_y: [0; BLOB_ROWS],
     query: [0.0; BLOB_QUERIES * BLOB_D],

@@ -28,7 +28,7 @@ use crate::nn::activation::Activation;
 use crate::nn::batchnorm::EPS;
 use crate::nn::serialize::crc32;
 use crate::nn::topology::{plan, Topology, MAX_LAYERS};
-use crate::nn::view::MlpView;
+use crate::nn::view::{ping_pong, ping_pong_len, MlpView};
 
 const MAGIC: [u8; 4] = *b"EDQ8";
 const VERSION: u16 = 1;
@@ -104,18 +104,11 @@ pub const fn quantized_len(sizes: &[usize]) -> usize {
     total
 }
 
-/// `i8` elements of the activation scratch of [`QuantMlp::forward`]: two rows of the widest
-/// layer output.
+/// `i8` elements of the activation scratch of [`QuantMlp::forward`] for the layer sizes
+/// `sizes`: as [`crate::nn::view_scratch_len`], one row of the widest hidden layer for two
+/// layers, two beyond.
 pub const fn quant_scratch_len(sizes: &[usize]) -> usize {
-    let mut widest = 0;
-    let mut i = 1;
-    while i < sizes.len() {
-        if sizes[i] > widest {
-            widest = sizes[i];
-        }
-        i += 1;
-    }
-    widest.saturating_mul(2)
+    ping_pong_len(sizes)
 }
 
 /// `i16` elements of the widened-input scratch of [`QuantMlp::forward`]: the widest layer
@@ -132,9 +125,14 @@ pub const fn quant_expanded_len(sizes: &[usize]) -> usize {
     widest
 }
 
+/// `f32` elements of the scratch of [`observe`]: two rows of the widest layer output.
+pub const fn observe_scratch_len(sizes: &[usize]) -> usize {
+    crate::nn::topology::inference_scratch_len(sizes, 1)
+}
+
 /// Widens every activation range `ranges` (`[min, max]` for the input and each layer's output,
 /// `L + 1` pairs) to cover one more row `x` run through `view` layer by layer; `scratch` needs
-/// [`crate::nn::view_scratch_len`] elements. Errors as [`MlpView::forward_layer`], plus
+/// [`observe_scratch_len`] elements. Errors as [`MlpView::forward_layer`], plus
 /// `ShapeMismatch` for a wrong number of ranges and `BufferTooSmall` for a short scratch.
 pub fn observe(
     view: &MlpView<'_>,
@@ -146,7 +144,7 @@ pub fn observe(
     ensure_len(topo.layers() + 1, ranges.len())?;
     ensure_len(topo.inputs(), x.len())?;
     crate::error::ensure_finite(x)?;
-    let needed = crate::nn::view::view_scratch_len(topo.sizes());
+    let needed = observe_scratch_len(topo.sizes());
     let available = scratch.len();
     let scratch = scratch
         .get_mut(..needed)
@@ -425,8 +423,8 @@ impl<'a> QuantMlp<'a> {
         let sizes = topo.sizes();
         let act = fits(scratch.activations, quant_scratch_len(sizes))?;
         let expanded = fits(scratch.expanded, quant_expanded_len(sizes))?;
-        let (mut current, mut spare) = act.split_at_mut(act.len() / 2);
         let layers = topo.layers();
+        let (mut current, mut spare) = ping_pong(act, layers);
         for l in 0..layers {
             let (inputs, outputs) = (sizes[l], sizes[l + 1]);
             let input: &[i8] = if l == 0 { x } else { &current[..inputs] };
@@ -463,8 +461,8 @@ impl<'a> QuantMlp<'a> {
         ensure_len(topo.outputs(), out.len())?;
         let sizes = topo.sizes();
         let act = fits(scratch.activations, quant_scratch_len(sizes))?;
-        let (mut current, mut spare) = act.split_at_mut(act.len() / 2);
         let layers = topo.layers();
+        let (mut current, mut spare) = ping_pong(act, layers);
         for l in 0..layers {
             let (inputs, outputs) = (sizes[l], sizes[l + 1]);
             let input: &[i8] = if l == 0 { x } else { &current[..inputs] };

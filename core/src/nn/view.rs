@@ -12,12 +12,40 @@ use crate::kernels::matvec::{self, Bf16Bits, F16Bits, Fused, LeBf16, LeF16, LeF3
 use crate::nn::activation::Activation;
 use crate::nn::batchnorm::EPS;
 use crate::nn::serialize::{read_header, Dtype};
-use crate::nn::topology::{inference_scratch_len, plan, LayerPlan, Topology};
+use crate::nn::topology::{plan, LayerPlan, Topology};
 
-/// `f32` elements of the scratch [`MlpView::forward`] needs for the layer sizes `sizes`: two
-/// ping-pong rows of the widest layer output.
+/// Widest hidden layer of the layer sizes `sizes` (0 for a single layer).
+pub(crate) const fn widest_hidden(sizes: &[usize]) -> usize {
+    let mut widest = 0;
+    let mut i = 1;
+    while i + 1 < sizes.len() {
+        if sizes[i] > widest {
+            widest = sizes[i];
+        }
+        i += 1;
+    }
+    widest
+}
+
+/// Elements of a batch-1 activation scratch for the layer sizes `sizes`: one row of the widest
+/// hidden layer for up to two layers (the last layer writes the caller's output), two
+/// ping-pong rows beyond.
+pub(crate) const fn ping_pong_len(sizes: &[usize]) -> usize {
+    let rows = if sizes.len() > 3 { 2 } else { 1 };
+    widest_hidden(sizes).saturating_mul(rows)
+}
+
+/// `f32` elements of the scratch [`MlpView::forward`] needs for the layer sizes `sizes`
+/// (`[inputs, hidden…, outputs]`): one row of the widest hidden layer for a two-layer MLP,
+/// two beyond, none for one layer.
 pub const fn view_scratch_len(sizes: &[usize]) -> usize {
-    inference_scratch_len(sizes, 1)
+    ping_pong_len(sizes)
+}
+
+/// Splits a batch-1 scratch into the rows `current` and `spare` (see [`ping_pong_len`]).
+pub(crate) fn ping_pong<T>(scratch: &mut [T], layers: usize) -> (&mut [T], &mut [T]) {
+    let first = if layers > 2 { scratch.len() / 2 } else { 0 };
+    scratch.split_at_mut(first)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -152,8 +180,8 @@ impl<'a> MlpView<'a> {
         let scratch = scratch
             .get_mut(..needed)
             .ok_or(Error::BufferTooSmall { needed, available })?;
-        let (mut current, mut spare) = scratch.split_at_mut(needed / 2);
         let layers = topo.layers();
+        let (mut current, mut spare) = ping_pong(scratch, layers);
         for (l, p) in plan(topo, 0, false).iter().take(layers).enumerate() {
             let input: &[f32] = if l == 0 { x } else { &current[..p.inputs] };
             let target: &mut [f32] = if l + 1 == layers {

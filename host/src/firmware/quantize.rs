@@ -7,7 +7,7 @@ use super::dims::FASHION_D;
 use super::fashion::{self, Split};
 use anyhow::{ensure, Result};
 use edgeml_core::nn::quant::{
-    observe, quant_expanded_len, quant_scratch_len, quantize, quantized_len,
+    observe, observe_scratch_len, quant_expanded_len, quant_scratch_len, quantize, quantized_len,
 };
 use edgeml_core::nn::{view_scratch_len, MlpView, QuantMlp, QuantScratch};
 
@@ -18,7 +18,7 @@ pub fn calibrate(bytes: &[u8], images: &[u8]) -> Result<Vec<u8>> {
     let sizes = view.topology().sizes();
     ensure!(sizes[0] == FASHION_D, "the MLP takes {} inputs", sizes[0]);
     let mut ranges = vec![(0.0f32, 0.0f32); sizes.len()];
-    let mut scratch = vec![0.0f32; view_scratch_len(sizes)];
+    let mut scratch = vec![0.0f32; observe_scratch_len(sizes)];
     for image in images.chunks_exact(FASHION_D) {
         observe(&view, &fashion::scale(image), &mut scratch, &mut ranges)?;
     }

@@ -25,6 +25,7 @@ fn embedded(ok: bool) -> Result<()> {
     }
 }
 
+#[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
 /// Loads the blob rows and queries into RAM.
 pub fn load_blobs(mem: &mut Memory) -> Result<()> {
     embedded(data::decode_f32(data::BLOB_X, &mut mem.blob_x))?;
@@ -32,6 +33,7 @@ pub fn load_blobs(mem: &mut Memory) -> Result<()> {
     embedded(data::decode_f32(data::BLOB_QUERY, &mut mem.query))
 }
 
+#[cfg(feature = "knn")]
 /// k-NN (brute force, k = `KNN_K`) over the blob rows, on every query.
 pub fn knn(mem: &Memory, counter: &Counter) -> Result<()> {
     let points = Points::new(&mem.blob_x, BLOB_ROWS, BLOB_D)?;
@@ -53,6 +55,7 @@ pub fn knn(mem: &Memory, counter: &Counter) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "gbdt")]
 /// The boosted ensemble on every query.
 pub fn gbdt(mem: &mut Memory, counter: &Counter) -> Result<()> {
     let (model, load) =
@@ -71,6 +74,7 @@ pub fn gbdt(mem: &mut Memory, counter: &Counter) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "lgb500")]
 /// The imported 500-tree LightGBM model, straight from flash, on every California row; prints
 /// the instructions of `Model::new` (its structural check), of the first row and their mean
 /// over the rows.
@@ -108,6 +112,7 @@ pub fn lgb500(counter: &Counter) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "attention")]
 /// The encoder block on the embedded sequence.
 pub fn attention(mem: &mut Memory, counter: &Counter) -> Result<()> {
     let block = EncoderBlock::new(ATTN_D, ATTN_HEADS, ATTN_FF, BlockActivation::Gelu)?;

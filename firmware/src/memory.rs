@@ -1,5 +1,7 @@
-//! Every buffer of the firmware, in one static (zero-initialized, so it lives in `.bss`), handed
-//! out once. No heap: the firmware has no global allocator.
+//! The buffers of the k-NN, boosting, attention, training and corruption parts, in one static
+//! (zero-initialized, so it lives in `.bss`), handed out once; each field exists only in
+//! builds with a part that uses it, so a small build holds only its own buffers. (The MLPs
+//! keep theirs in `mlp.rs`.) No heap: the firmware has no global allocator.
 
 use crate::dims::*;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -27,34 +29,49 @@ pub const TRAIN_LEN: usize =
 
 /// All buffers.
 pub struct Memory {
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
     /// Blob rows (k-NN reference set and training data).
     pub blob_x: [f32; BLOB_ROWS * BLOB_D],
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
     /// Blob classes.
     pub blob_y: [u32; BLOB_ROWS],
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
     /// Blob queries.
     pub query: [f32; BLOB_QUERIES * BLOB_D],
+    #[cfg(any(feature = "gbdt", feature = "corrupt"))]
     /// Nodes of the boosted ensemble.
     pub nodes: [Node; GBDT_NODES],
+    #[cfg(any(feature = "gbdt", feature = "corrupt"))]
     /// First node of each tree.
     pub roots: [u32; GBDT_TREES],
+    #[cfg(any(feature = "gbdt", feature = "corrupt"))]
     /// Base scores.
     pub base: [f32; BLOB_CLASSES],
+    #[cfg(feature = "attention")]
     /// Encoder-block parameters.
     pub attn_params: [f32; ATTN_PARAMS],
+    #[cfg(feature = "attention")]
     /// Encoder-block input.
     pub attn_x: [f32; ATTN_SEQ * ATTN_D],
+    #[cfg(feature = "attention")]
     /// Encoder-block output.
     pub attn_out: [f32; ATTN_SEQ * ATTN_D],
+    #[cfg(feature = "attention")]
     /// Encoder-block workspace.
     pub attn_workspace: [f32; ATTN_WORKSPACE],
+    #[cfg(feature = "train")]
     /// On-device training workspace.
     pub train: [f32; TRAIN_LEN],
+    #[cfg(feature = "train")]
     /// One minibatch of training rows.
     pub batch_x: [f32; TRAIN_BATCH * BLOB_D],
+    #[cfg(feature = "train")]
     /// One minibatch of training classes.
     pub batch_y: [u32; TRAIN_BATCH],
+    #[cfg(feature = "train")]
     /// Row order of an epoch.
     pub order: [u32; BLOB_ROWS],
+    #[cfg(feature = "corrupt")]
     /// A RAM copy of model bytes to corrupt.
     pub bytes: [u8; CORRUPT_LEN],
 }
@@ -62,6 +79,7 @@ pub struct Memory {
 /// Bytes of the largest model corrupted in RAM (the f16 MLP; the int8 MLP is smaller).
 pub const CORRUPT_LEN: usize = 256 * 1024;
 
+#[cfg(any(feature = "gbdt", feature = "corrupt"))]
 const NODE: Node = Node {
     feature: 0,
     value: 0.0,
@@ -69,20 +87,35 @@ const NODE: Node = Node {
 };
 
 static mut MEMORY: Memory = Memory {
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
     blob_x: [0.0; BLOB_ROWS * BLOB_D],
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
     blob_y: [0; BLOB_ROWS],
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
     query: [0.0; BLOB_QUERIES * BLOB_D],
+    #[cfg(any(feature = "gbdt", feature = "corrupt"))]
     nodes: [NODE; GBDT_NODES],
+    #[cfg(any(feature = "gbdt", feature = "corrupt"))]
     roots: [0; GBDT_TREES],
+    #[cfg(any(feature = "gbdt", feature = "corrupt"))]
     base: [0.0; BLOB_CLASSES],
+    #[cfg(feature = "attention")]
     attn_params: [0.0; ATTN_PARAMS],
+    #[cfg(feature = "attention")]
     attn_x: [0.0; ATTN_SEQ * ATTN_D],
+    #[cfg(feature = "attention")]
     attn_out: [0.0; ATTN_SEQ * ATTN_D],
+    #[cfg(feature = "attention")]
     attn_workspace: [0.0; ATTN_WORKSPACE],
+    #[cfg(feature = "train")]
     train: [0.0; TRAIN_LEN],
+    #[cfg(feature = "train")]
     batch_x: [0.0; TRAIN_BATCH * BLOB_D],
+    #[cfg(feature = "train")]
     batch_y: [0; TRAIN_BATCH],
+    #[cfg(feature = "train")]
     order: [0; BLOB_ROWS],
+    #[cfg(feature = "corrupt")]
     bytes: [0; CORRUPT_LEN],
 };
 

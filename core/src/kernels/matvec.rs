@@ -6,10 +6,16 @@
 //! Weights may be stored as f32, f16 or bf16, aligned (`f32`, [`F16Bits`], [`Bf16Bits`]) or as
 //! unaligned little-endian bytes ([`LeF32`], [`LeF16`], [`LeBf16`]); each is widened to f32 as
 //! it streams ([`Widen`]). Every output is summed in input order, `acc ← acc + xᵢ·wᵢ` from
-//! `acc = b`, exactly as [`dense_reference`] sums it, so the two agree bit for bit.
+//! `acc = b`, exactly as [`dense_reference`] sums it, so the two agree bit for bit. With the
+//! crate feature `arm-fpu` on Arm hard-float targets, the blocks of 8 over aligned f32 and f16
+//! weights run as assembly (`VLDM`, `VCVTB`/`VCVTT`, non-fused `VMLA`: the same roundings).
 
 use crate::error::{ensure_len, Error, Result};
 use half::{bf16, f16};
+
+#[cfg(all(target_arch = "arm", target_abi = "eabihf", feature = "arm-fpu"))]
+#[path = "matvec_arm.rs"]
+mod arm;
 
 /// A stored weight that widens to f32.
 pub trait Widen: Copy {
@@ -17,6 +23,20 @@ pub trait Widen: Copy {
     fn widen(self) -> f32;
     /// Whether the stored value is finite (checked before [`Widen::widen`] is trusted).
     fn is_finite(self) -> bool;
+    /// Outputs `o..o + 8` of [`dense`] (`w` is `[x.len() × n]`): the portable block unless
+    /// the type has a faster one for the target.
+    #[inline(always)]
+    fn block8(
+        x: &[f32],
+        w: &[Self],
+        n: usize,
+        o: usize,
+        bias: &[Self; 8],
+        fused: Fused,
+        y: &mut [f32; 8],
+    ) {
+        block8(x, w, n, o, bias, fused, y);
+    }
 }
 
 impl Widen for f32 {
@@ -26,6 +46,22 @@ impl Widen for f32 {
     }
     fn is_finite(self) -> bool {
         f32::is_finite(self)
+    }
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf", feature = "arm-fpu"))]
+    #[inline(always)]
+    fn block8(
+        x: &[f32],
+        w: &[f32],
+        n: usize,
+        o: usize,
+        bias: &[f32; 8],
+        fused: Fused,
+        y: &mut [f32; 8],
+    ) {
+        if !arm::block8_f32(x, w, n, o, bias, y) {
+            block8(x, w, n, o, bias, Fused::Identity, y);
+        }
+        y.iter_mut().for_each(|v| *v = fused.apply(*v));
     }
 }
 
@@ -71,6 +107,22 @@ impl Widen for F16Bits {
     }
     fn is_finite(self) -> bool {
         f16::from_bits(self.0).is_finite()
+    }
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf", feature = "arm-fpu"))]
+    #[inline(always)]
+    fn block8(
+        x: &[f32],
+        w: &[F16Bits],
+        n: usize,
+        o: usize,
+        bias: &[F16Bits; 8],
+        fused: Fused,
+        y: &mut [f32; 8],
+    ) {
+        if !arm::block8_f16(x, w, n, o, bias, y) {
+            block8(x, w, n, o, bias, Fused::Identity, y);
+        }
+        y.iter_mut().for_each(|v| *v = fused.apply(*v));
     }
 }
 
@@ -161,33 +213,36 @@ pub fn dense_reference<W: Widen>(
     Ok(())
 }
 
-/// Outputs `o..o + B` of the layer: `B` sums in registers over every row of `W`.
-#[inline(always)]
-fn block<const B: usize, W: Widen>(
-    x: &[f32],
-    w: &[W],
-    n: usize,
-    o: usize,
-    bias: &[W; B],
-    fused: Fused,
-    y: &mut [f32; B],
-) {
-    let mut acc = [0.0f32; B];
-    for (a, b) in acc.iter_mut().zip(bias) {
-        *a = b.widen();
-    }
-    let rows = w.get(o..).unwrap_or_default().chunks(n);
-    for (row, &xi) in rows.zip(x) {
-        if let Some(wb) = row.first_chunk::<B>() {
-            for (a, &wv) in acc.iter_mut().zip(wb) {
-                *a += xi * wv.widen();
+/// Outputs `o..o + B` of the layer: `B` sums in registers over every row of `W`. Each block
+/// size is spelt out (named accumulators) because a loop over an accumulator array stays a
+/// loop through memory at `opt-level = "s"`.
+macro_rules! block {
+    ($name:ident, $b:literal, $($a:ident $i:literal),+) => {
+        #[inline(always)]
+        fn $name<W: Widen>(
+            x: &[f32],
+            w: &[W],
+            n: usize,
+            o: usize,
+            bias: &[W; $b],
+            fused: Fused,
+            y: &mut [f32; $b],
+        ) {
+            $(let mut $a = bias[$i].widen();)+
+            let rows = w.get(o..).unwrap_or_default().chunks(n);
+            for (row, &xi) in rows.zip(x) {
+                if let Some(wb) = row.first_chunk::<$b>() {
+                    $($a += xi * wb[$i].widen();)+
+                }
             }
+            $(y[$i] = fused.apply($a);)+
         }
-    }
-    for (out, a) in y.iter_mut().zip(acc) {
-        *out = fused.apply(a);
-    }
+    };
 }
+
+block!(block8, 8, a0 0, a1 1, a2 2, a3 3, a4 4, a5 5, a6 6, a7 7);
+block!(block4, 4, a0 0, a1 1, a2 2, a3 3);
+block!(block1, 1, a0 0);
 
 /// `y = f(b + xᵀW)` as described in the module docs, equal bit for bit to
 /// [`dense_reference`]. `Err(ShapeMismatch)` unless `b` has `y.len()` and `W` has
@@ -200,7 +255,7 @@ pub fn dense<W: Widen>(x: &[f32], w: &[W], bias: &[W], fused: Fused, y: &mut [f3
     let mut bs = bias.chunks_exact(8);
     for (yb, bb) in (&mut ys).zip(&mut bs) {
         if let (Ok(yb), Ok(bb)) = (yb.try_into(), bb.try_into()) {
-            block::<8, W>(x, w, n, o, bb, fused, yb);
+            W::block8(x, w, n, o, bb, fused, yb);
         }
         o += 8;
     }
@@ -208,12 +263,12 @@ pub fn dense<W: Widen>(x: &[f32], w: &[W], bias: &[W], fused: Fused, y: &mut [f3
     let mut bs = bs.remainder().chunks_exact(4);
     for (yb, bb) in (&mut ys).zip(&mut bs) {
         if let (Ok(yb), Ok(bb)) = (yb.try_into(), bb.try_into()) {
-            block::<4, W>(x, w, n, o, bb, fused, yb);
+            block4(x, w, n, o, bb, fused, yb);
         }
         o += 4;
     }
     for (yb, bb) in ys.into_remainder().iter_mut().zip(bs.remainder()) {
-        block::<1, W>(
+        block1(
             x,
             w,
             n,

@@ -79,13 +79,24 @@ fn accuracy(text: &str, variant: &str) -> Option<(f64, f64)> {
     })
 }
 
-fn check_predictions(expected: &str, got: &str, failures: &mut Vec<String>) -> Result<usize> {
+fn check_predictions(
+    expected: &str,
+    got: &str,
+    partial: bool,
+    failures: &mut Vec<String>,
+) -> Result<usize> {
     let host = predictions(expected)?;
     let device = predictions(got)?;
     let mut worst: HashMap<&str, f64> = HashMap::new();
+    let mut compared = 0;
     for (key, want) in &host {
         let model = model_of(key);
-        let Some(have) = device.get(key) else {
+        let have = device.get(key);
+        if partial && have.is_none() {
+            continue;
+        }
+        compared += 1;
+        let Some(have) = have else {
             failures.push(format!("{key}: missing from the firmware output"));
             continue;
         };
@@ -117,7 +128,10 @@ fn check_predictions(expected: &str, got: &str, failures: &mut Vec<String>) -> R
             tolerance(model)
         );
     }
-    Ok(host.len())
+    if compared == 0 {
+        failures.push("no predictions in the firmware output".into());
+    }
+    Ok(compared)
 }
 
 fn check_f16(got: &str, failures: &mut Vec<String>) {
@@ -170,20 +184,24 @@ fn check_corruption(got: &str, failures: &mut Vec<String>) {
     println!("corrupted models rejected: {cases} cases");
 }
 
-/// Checks `output` (the firmware's stdout) against `dir/expected.txt`.
-pub fn run(dir: &Path, output: &Path) -> Result<()> {
+/// Checks `output` (the firmware's stdout) against `dir/expected.txt`; with `partial`, only
+/// what a build with some of the parts printed.
+pub fn run(dir: &Path, output: &Path, partial: bool) -> Result<()> {
     let expected = std::fs::read_to_string(dir.join("expected.txt"))?;
     let got = std::fs::read_to_string(output)?;
     let mut failures = Vec::new();
-    let compared = check_predictions(&expected, &got, &mut failures)?;
+    let compared = check_predictions(&expected, &got, partial, &mut failures)?;
     for variant in ["f32", "f16", "i8"] {
-        if accuracy(&expected, variant) != accuracy(&got, variant) {
+        let device = accuracy(&got, variant);
+        if (device.is_some() || !partial) && accuracy(&expected, variant) != device {
             failures.push(format!("MLP {variant} accuracy differs from the host's"));
         }
     }
-    check_f16(&got, &mut failures);
-    check_training(&got, &mut failures);
-    check_corruption(&got, &mut failures);
+    if !partial {
+        check_f16(&got, &mut failures);
+        check_training(&got, &mut failures);
+        check_corruption(&got, &mut failures);
+    }
     if !got.lines().any(|l| l == "done ok") {
         failures.push("the firmware did not report `done ok`".into());
     }

@@ -1,6 +1,7 @@
-//! Puts the memory map on the linker's search path (memory.x: the QEMU board's 4 MiB; with the
-//! feature `part-512k` memory-512k.x, 512 KiB flash / 128 KiB RAM; with `part-256k`
-//! memory-256k.x, 256 KiB / 64 KiB: linking fails when the parts built do not fit), rebuilds
+//! Puts the memory map on the linker's search path as `memory.x` (memory-board.x: the QEMU
+//! board's 4 MiB; with the feature `part-512k` memory-512k.x, 512 KiB flash / 128 KiB RAM; with
+//! `part-256k` memory-256k.x, 256 KiB / 64 KiB: linking fails when the parts built do not fit;
+//! no file in this folder is named memory.x, which the linker would find first), rebuilds
 //! when the exported models (committed under models/) change, and
 //! turns the imported 500-tree LightGBM model (`models/lgb500.bin`, the core's byte format)
 //! into static arrays (`$OUT_DIR/lgb500.rs`), so that the firmware runs it straight from
@@ -16,14 +17,14 @@ fn main() {
         env::var_os("CARGO_FEATURE_PART_512K").is_some(),
         env::var_os("CARGO_FEATURE_PART_256K").is_some(),
     ) {
-        (false, false) => "memory.x",
+        (false, false) => "memory-board.x",
         (true, false) => "memory-512k.x",
         (false, true) => "memory-256k.x",
         (true, true) => panic!("choose one of the features part-512k and part-256k"),
     };
     fs::copy(map, out.join("memory.x")).expect("the memory map is readable");
     println!("cargo:rustc-link-search={}", out.display());
-    for map in ["memory.x", "memory-512k.x", "memory-256k.x"] {
+    for map in ["memory-board.x", "memory-512k.x", "memory-256k.x"] {
         println!("cargo:rerun-if-changed={map}");
     }
     println!("cargo:rerun-if-changed=models");

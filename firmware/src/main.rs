@@ -21,6 +21,7 @@
     allow(unused)
 )]
 
+#[cfg(feature = "corrupt")]
 mod corrupt;
 mod data;
 mod dims;
@@ -30,6 +31,7 @@ mod measure;
 mod memory;
 mod mlp;
 mod out;
+#[cfg(feature = "train")]
 mod train;
 
 use cortex_m_rt::entry;

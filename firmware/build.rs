@@ -1,4 +1,8 @@
-//! Puts memory.x on the linker's search path, rebuilds when the exported models change, and
+//! Puts the memory map on the linker's search path as `memory.x` (memory-board.x: the QEMU
+//! board's 4 MiB; with the feature `part-512k` memory-512k.x, 512 KiB flash / 128 KiB RAM; with
+//! `part-256k` memory-256k.x, 256 KiB / 64 KiB: linking fails when the parts built do not fit;
+//! no file in this folder is named memory.x, which the linker would find first), rebuilds
+//! when the exported models (committed under models/) change, and
 //! turns the imported 500-tree LightGBM model (`models/lgb500.bin`, the core's byte format)
 //! into static arrays (`$OUT_DIR/lgb500.rs`), so that the firmware runs it straight from
 //! flash: the bytes are checked by the core's loader here and the model's structure again on
@@ -9,13 +13,25 @@ use std::{env, fs, path::PathBuf};
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
-    fs::copy("memory.x", out.join("memory.x")).expect("memory.x is readable");
+    let map = match (
+        env::var_os("CARGO_FEATURE_PART_512K").is_some(),
+        env::var_os("CARGO_FEATURE_PART_256K").is_some(),
+    ) {
+        (false, false) => "memory-board.x",
+        (true, false) => "memory-512k.x",
+        (false, true) => "memory-256k.x",
+        (true, true) => panic!("choose one of the features part-512k and part-256k"),
+    };
+    fs::copy(map, out.join("memory.x")).expect("the memory map is readable");
     println!("cargo:rustc-link-search={}", out.display());
-    println!("cargo:rerun-if-changed=memory.x");
+    for map in ["memory-board.x", "memory-512k.x", "memory-256k.x"] {
+        println!("cargo:rerun-if-changed={map}");
+    }
     println!("cargo:rerun-if-changed=models");
     println!("cargo:rerun-if-env-changed=EDGEML_FIRMWARE_MODELS");
     let models = PathBuf::from(env::var_os("EDGEML_FIRMWARE_MODELS").unwrap_or("models".into()));
-    let bytes = fs::read(models.join("lgb500.bin")).expect("run `edgeml export` first");
+    let bytes = fs::read(models.join("lgb500.bin"))
+        .expect("models/lgb500.bin is committed; `edgeml export` rewrites it");
     fs::write(out.join("lgb500.rs"), lgb500_source(&bytes)).expect("OUT_DIR is writable");
 }
 

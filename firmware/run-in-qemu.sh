@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds the firmware for thumbv7em-none-eabihf, runs it on QEMU's mps2-an386 (Cortex-M4F) and
-# checks its output against the host: `edgeml export` trains the models on the host, writes
-# them (and the host's predictions) to firmware/models/, the firmware embeds them with
-# include_bytes!, and `edgeml export --check` compares QEMU's output with the host's
-# predictions. Installs qemu-system-arm (Debian) when missing. With --footprint, also writes
+# checks its output against the host. The firmware embeds the models committed under
+# firmware/models/ (include_bytes!, so it builds from a fresh clone); `edgeml export` trains
+# them again on the host into a temporary folder, which must match the committed files byte
+# for byte, and `edgeml export --check` compares QEMU's output with the host's predictions
+# (models/expected.txt). Besides the full firmware on the board's 4 MiB, three builds linked
+# for real parts run and are checked: 512 KiB flash / 128 KiB RAM with the f32 MLP, the same
+# with the f16 and int8 MLPs, k-NN, boosting, attention and training, and 256 KiB / 64 KiB with
+# the int8 MLP, k-NN and boosting (linking fails if a part does not fit). Installs qemu-system-arm (Debian) when missing. With --footprint, also writes
 # firmware/FOOTPRINT.md (section sizes, static RAM, stack, instruction counts) and puts the same
 # report into README.md between `<!-- footprint:start -->` and `<!-- footprint:end -->`.
 set -euo pipefail
@@ -43,9 +47,17 @@ fi
 target_dir=${CARGO_TARGET_DIR:-$firmware_dir/target}
 export CARGO_TARGET_DIR=$target_dir
 
-# The firmware embeds the exported models, so they must exist before it is even checked.
-echo "==> firmware: training and exporting the models on the host"
-edgeml export --dir "$firmware_dir/models"
+echo "==> firmware: training and exporting the models on the host (must match firmware/models)"
+export_dir=$(mktemp -d)
+edgeml export --dir "$export_dir"
+if ! diff -r -q "$export_dir" "$firmware_dir/models"; then
+    echo "the re-exported models differ from firmware/models: run" >&2
+    echo "  cargo run --release -p edgeml-host -- export --dir firmware/models" >&2
+    echo "and commit the new files" >&2
+    rm -rf "$export_dir"
+    exit 1
+fi
+rm -rf "$export_dir"
 
 echo "==> firmware: fmt and clippy"
 cargo fmt --check
@@ -65,12 +77,29 @@ if [ "$status" -ne 0 ]; then
 fi
 edgeml export --dir "$firmware_dir/models" --check "$output"
 
+part_output=$(mktemp)
+for parts in "part-512k mlp-f32" "part-512k mlp-f16 mlp-i8 knn gbdt attention train" \
+    "part-256k mlp-i8 knn gbdt"; do
+    echo "==> firmware: linked for a real part, features: $parts"
+    status=0
+    timeout 300 cargo run --release --quiet --no-default-features --features "$parts" \
+        >"$part_output" || status=$?
+    grep -E '^# (ram static_total|stack_high_water)' "$part_output" || true
+    if [ "$status" -ne 0 ]; then
+        tail -20 "$part_output" >&2
+        echo "firmware ($parts) exited with status $status" >&2
+        exit 1
+    fi
+    edgeml export --dir "$firmware_dir/models" --check "$part_output" --partial
+done
+rm -f "$part_output"
+
 if $footprint; then
     echo "==> firmware: footprint of each part"
     elf_dir=$(mktemp -d)
     trap 'rm -rf "$output" "$elf_dir"' EXIT
     parts=()
-    for part in none mlp-f32 mlp-f16 knn gbdt lgb500 attention train corrupt; do
+    for part in none mlp-f32 mlp-f16 mlp-i8 knn gbdt lgb500 attention train corrupt; do
         features=$part
         [ "$part" = none ] && features=""
         cargo build --release --quiet --no-default-features --features "$features"

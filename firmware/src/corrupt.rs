@@ -4,7 +4,7 @@
 use crate::data;
 use crate::memory::Memory;
 use cortex_m_semihosting::hprintln;
-use edgeml_core::nn::Mlp;
+use edgeml_core::nn::{MlpView, QuantMlp};
 use edgeml_core::tree::serial;
 use edgeml_core::Result;
 
@@ -54,12 +54,15 @@ fn report(model: &str, case: &str, result: Result<()>) {
     }
 }
 
-/// Runs every damage case on the f16 MLP and the boosted ensemble.
+/// Runs every damage case on the f16 MLP, the int8 MLP and the boosted ensemble.
 pub fn run(mem: &mut Memory) {
     for (case, damage) in CASES {
         let len = damaged(data::MLP_F16, &mut mem.bytes, damage);
         let bytes = mem.bytes.get(..len).unwrap_or_default();
-        report("mlp", case, Mlp::load(bytes, &mut mem.mlp).map(|_| ()));
+        report("mlp", case, MlpView::new(bytes).map(|_| ()));
+        let len = damaged(data::MLP_I8, &mut mem.bytes, damage);
+        let bytes = mem.bytes.get(..len).unwrap_or_default();
+        report("mlp_i8", case, QuantMlp::new(bytes).map(|_| ()));
         let len = damaged(data::GBDT, &mut mem.bytes, damage);
         let bytes = mem.bytes.get(..len).unwrap_or_default();
         let loaded = serial::load(bytes, &mut mem.nodes, &mut mem.roots, &mut mem.base);

@@ -7,10 +7,25 @@ macro_rules! model_file {
     };
 }
 
-/// Fashion-MNIST MLP 784-128-10, f32 weights (`edgeml_core::nn::serialize` format).
-pub static MLP_F32: &[u8] = model_file!("mlp_f32.bin");
-/// The same MLP with f16 weights.
-pub static MLP_F16: &[u8] = model_file!("mlp_f16.bin");
+/// Bytes at a 4-byte aligned address, so the models' weights are read as aligned numbers.
+#[repr(C, align(4))]
+pub struct Aligned<T: ?Sized>(pub T);
+
+macro_rules! aligned_model_file {
+    ($name:literal) => {
+        &Aligned(*model_file!($name))
+    };
+}
+
+static MLP_F32_ALIGNED: &Aligned<[u8]> = aligned_model_file!("mlp_f32.bin");
+static MLP_F16_ALIGNED: &Aligned<[u8]> = aligned_model_file!("mlp_f16.bin");
+
+/// Fashion-MNIST MLP 784-128-10, f32 weights (`edgeml_core::nn::serialize` format), aligned.
+pub static MLP_F32: &[u8] = &MLP_F32_ALIGNED.0;
+/// The same MLP with f16 weights, aligned.
+pub static MLP_F16: &[u8] = &MLP_F16_ALIGNED.0;
+/// The same MLP quantized to int8 (`edgeml_core::nn::quant` format; any alignment).
+pub static MLP_I8: &[u8] = model_file!("mlp_i8.bin");
 /// Test images, `FASHION_N × 784` pixels (0..=255).
 pub static FASHION_X: &[u8] = model_file!("fashion_x.u8");
 /// Test labels, `FASHION_N` classes.

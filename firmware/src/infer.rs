@@ -12,7 +12,6 @@ use edgeml_core::attention::{AttentionSpec, EncoderBlock};
 use edgeml_core::kernels::activation::Activation as BlockActivation;
 use edgeml_core::kernels::Dispatch;
 use edgeml_core::knn::{KnnClassifier, KnnIndex, KnnParams, Metric, Points, Search, Weighting};
-use edgeml_core::nn::Mlp;
 use edgeml_core::tree::{serial, Model};
 use edgeml_core::{Error, Result};
 
@@ -26,39 +25,7 @@ fn embedded(ok: bool) -> Result<()> {
     }
 }
 
-/// The Fashion-MNIST MLP from `bytes` (dtype `name`) on every embedded image.
-pub fn mlp(mem: &mut Memory, counter: &Counter, name: &str, bytes: &[u8]) -> Result<()> {
-    let (mlp, load) = counter.count(|| Mlp::load(bytes, &mut mem.mlp));
-    let mlp = mlp?;
-    hprintln!("# instructions mlp_{}_load {}", name, load);
-    embedded(data::FASHION_X.len() == FASHION_N * FASHION_D && data::FASHION_Y.len() == FASHION_N)?;
-    let mut logits = [0.0f32; FASHION_CLASSES];
-    let mut correct = 0;
-    let images = data::FASHION_X.chunks_exact(FASHION_D);
-    for (i, (pixels, &label)) in images.zip(data::FASHION_Y).enumerate() {
-        for (x, &p) in mem.image.iter_mut().zip(pixels) {
-            *x = f32::from(p) / 255.0;
-        }
-        let (result, n) = counter.count(|| {
-            mlp.forward(
-                Dispatch::PORTABLE,
-                &mem.image,
-                &mut mem.mlp_scratch,
-                &mut logits,
-            )
-        });
-        result?;
-        if i == 0 {
-            hprintln!("# instructions mlp_{}_inference {}", name, n);
-        }
-        let class = argmax(&logits);
-        correct += usize::from(class == usize::from(label));
-        prediction(format_args!("mlp {name} {i}"), class, &logits);
-    }
-    hprintln!("acc mlp {} {} {}", name, correct, FASHION_N);
-    Ok(())
-}
-
+#[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
 /// Loads the blob rows and queries into RAM.
 pub fn load_blobs(mem: &mut Memory) -> Result<()> {
     embedded(data::decode_f32(data::BLOB_X, &mut mem.blob_x))?;
@@ -66,6 +33,7 @@ pub fn load_blobs(mem: &mut Memory) -> Result<()> {
     embedded(data::decode_f32(data::BLOB_QUERY, &mut mem.query))
 }
 
+#[cfg(feature = "knn")]
 /// k-NN (brute force, k = `KNN_K`) over the blob rows, on every query.
 pub fn knn(mem: &Memory, counter: &Counter) -> Result<()> {
     let points = Points::new(&mem.blob_x, BLOB_ROWS, BLOB_D)?;
@@ -87,6 +55,7 @@ pub fn knn(mem: &Memory, counter: &Counter) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "gbdt")]
 /// The boosted ensemble on every query.
 pub fn gbdt(mem: &mut Memory, counter: &Counter) -> Result<()> {
     let (model, load) =
@@ -105,6 +74,7 @@ pub fn gbdt(mem: &mut Memory, counter: &Counter) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "lgb500")]
 /// The imported 500-tree LightGBM model, straight from flash, on every California row; prints
 /// the instructions of `Model::new` (its structural check), of the first row and their mean
 /// over the rows.
@@ -142,6 +112,7 @@ pub fn lgb500(counter: &Counter) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "attention")]
 /// The encoder block on the embedded sequence.
 pub fn attention(mem: &mut Memory, counter: &Counter) -> Result<()> {
     let block = EncoderBlock::new(ATTN_D, ATTN_HEADS, ATTN_FF, BlockActivation::Gelu)?;

@@ -5,7 +5,23 @@
 //! `host/src/firmware/check.rs`), then exits with status 0 when everything ran. `./run-in-qemu.sh` builds, runs and checks it against the host.
 #![no_std]
 #![no_main]
+// A build with fewer parts (footprint, small memory maps) leaves the other parts' code unused.
+#![cfg_attr(
+    not(all(
+        feature = "mlp-f32",
+        feature = "mlp-f16",
+        feature = "mlp-i8",
+        feature = "knn",
+        feature = "gbdt",
+        feature = "lgb500",
+        feature = "attention",
+        feature = "train",
+        feature = "corrupt"
+    )),
+    allow(unused)
+)]
 
+#[cfg(feature = "corrupt")]
 mod corrupt;
 mod data;
 mod dims;
@@ -13,7 +29,9 @@ mod infer;
 mod lgb500;
 mod measure;
 mod memory;
+mod mlp;
 mod out;
+#[cfg(feature = "train")]
 mod train;
 
 use cortex_m_rt::entry;
@@ -33,74 +51,78 @@ fn run() -> Result<()> {
         "# instructions_per_tick {}",
         measure::INSTRUCTIONS_PER_TICK as f32
     );
+    match (cfg!(feature = "mlp-f32"), cfg!(feature = "mlp-f16")) {
+        (true, true) => mlp::float(&counter, &[("f32", data::MLP_F32), ("f16", data::MLP_F16)])?,
+        (true, false) => mlp::float(&counter, &[("f32", data::MLP_F32)])?,
+        (false, true) => mlp::float(&counter, &[("f16", data::MLP_F16)])?,
+        (false, false) => {}
+    }
+    if cfg!(feature = "mlp-i8") {
+        mlp::int8(&counter)?;
+    }
     let mem = memory::take().ok_or(Error::Empty)?;
-    if cfg!(feature = "mlp-f32") {
-        infer::mlp(mem, &counter, "f32", data::MLP_F32)?;
-    }
-    if cfg!(feature = "mlp-f16") {
-        infer::mlp(mem, &counter, "f16", data::MLP_F16)?;
-    }
-    if cfg!(any(feature = "knn", feature = "gbdt", feature = "train")) {
-        infer::load_blobs(mem)?;
-    }
-    if cfg!(feature = "knn") {
-        infer::knn(mem, &counter)?;
-    }
-    if cfg!(feature = "gbdt") {
-        infer::gbdt(mem, &counter)?;
-    }
-    if cfg!(feature = "lgb500") {
-        infer::lgb500(&counter)?;
-    }
-    if cfg!(feature = "attention") {
-        infer::attention(mem, &counter)?;
-    }
-    if cfg!(feature = "train") {
-        train::run(mem, &counter)?;
-    }
-    if cfg!(feature = "corrupt") {
-        corrupt::run(mem);
-    }
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
+    infer::load_blobs(mem)?;
+    #[cfg(feature = "knn")]
+    infer::knn(mem, &counter)?;
+    #[cfg(feature = "gbdt")]
+    infer::gbdt(mem, &counter)?;
+    #[cfg(feature = "lgb500")]
+    infer::lgb500(&counter)?;
+    #[cfg(feature = "attention")]
+    infer::attention(mem, &counter)?;
+    #[cfg(feature = "train")]
+    train::run(mem, &counter)?;
+    #[cfg(feature = "corrupt")]
+    corrupt::run(mem);
     footprint(mem);
     Ok(())
 }
 
 fn footprint(mem: &memory::Memory) {
-    hprintln!("# ram mlp_model {}", core::mem::size_of_val(&mem.mlp));
-    hprintln!(
-        "# ram mlp_scratch {}",
-        core::mem::size_of_val(&mem.mlp_scratch) + core::mem::size_of_val(&mem.image)
-    );
+    let (mlp_float, mlp_int8) = mlp::ram();
+    if cfg!(any(feature = "mlp-f32", feature = "mlp-f16")) {
+        hprintln!("# ram mlp_f32_f16 {}", mlp_float);
+    }
+    if cfg!(feature = "mlp-i8") {
+        hprintln!("# ram mlp_i8 {}", mlp_int8);
+    }
+    #[cfg(feature = "knn")]
     hprintln!(
         "# ram knn {}",
         core::mem::size_of_val(&mem.blob_x)
             + core::mem::size_of_val(&mem.blob_y)
             + core::mem::size_of_val(&mem.query)
     );
+    #[cfg(feature = "gbdt")]
     hprintln!(
         "# ram gbdt {}",
         core::mem::size_of_val(&mem.nodes)
             + core::mem::size_of_val(&mem.roots)
             + core::mem::size_of_val(&mem.base)
     );
-    let attn = core::mem::size_of_val(&mem.attn_params)
-        + core::mem::size_of_val(&mem.attn_x)
-        + core::mem::size_of_val(&mem.attn_out);
+    #[cfg(feature = "attention")]
     hprintln!(
         "# ram attention {}",
-        attn + core::mem::size_of_val(&mem.attn_workspace)
+        core::mem::size_of_val(&mem.attn_params)
+            + core::mem::size_of_val(&mem.attn_x)
+            + core::mem::size_of_val(&mem.attn_out)
+            + core::mem::size_of_val(&mem.attn_workspace)
     );
-    let batch = core::mem::size_of_val(&mem.batch_x)
-        + core::mem::size_of_val(&mem.batch_y)
-        + core::mem::size_of_val(&mem.order);
+    #[cfg(feature = "train")]
     hprintln!(
         "# ram training {}",
-        core::mem::size_of_val(&mem.train) + batch
+        core::mem::size_of_val(&mem.train)
+            + core::mem::size_of_val(&mem.batch_x)
+            + core::mem::size_of_val(&mem.batch_y)
+            + core::mem::size_of_val(&mem.order)
     );
+    #[cfg(feature = "corrupt")]
     hprintln!(
         "# ram corruption_copy {}",
         core::mem::size_of_val(&mem.bytes)
     );
+    let _ = mem;
     hprintln!("# ram static_total {}", measure::static_ram());
     hprintln!("# stack_high_water {}", measure::stack_high_water());
 }

@@ -1,5 +1,7 @@
-//! Every buffer of the firmware, in one static (zero-initialized, so it lives in `.bss`), handed
-//! out once. No heap: the firmware has no global allocator.
+//! The buffers of the k-NN, boosting, attention, training and corruption parts, in one static
+//! (zero-initialized, so it lives in `.bss`), handed out once; each field exists only in
+//! builds with a part that uses it, so a small build holds only its own buffers. (The MLPs
+//! keep theirs in `mlp.rs`.) No heap: the firmware has no global allocator.
 
 use crate::dims::*;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -7,10 +9,6 @@ use edgeml_core::attention::streaming_workspace_len;
 use edgeml_core::nn;
 use edgeml_core::tree::Node;
 
-/// Model buffer of the Fashion-MNIST MLP (f32, whatever the stored dtype).
-pub const MLP_LEN: usize = nn::model_len(&MLP_SIZES, false);
-/// Inference scratch of the MLP for one row.
-pub const MLP_SCRATCH: usize = nn::inference_scratch_len(&MLP_SIZES, 1);
 /// Trees of the boosted ensemble.
 pub const GBDT_TREES: usize = GBDT_ROUNDS * BLOB_CLASSES;
 /// Parameters of the encoder block (`EncoderBlock::param_len`, checked at run time).
@@ -31,47 +29,57 @@ pub const TRAIN_LEN: usize =
 
 /// All buffers.
 pub struct Memory {
-    /// MLP model buffer.
-    pub mlp: [f32; MLP_LEN],
-    /// MLP inference scratch.
-    pub mlp_scratch: [f32; MLP_SCRATCH],
-    /// One image scaled to [0, 1].
-    pub image: [f32; FASHION_D],
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
     /// Blob rows (k-NN reference set and training data).
     pub blob_x: [f32; BLOB_ROWS * BLOB_D],
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
     /// Blob classes.
     pub blob_y: [u32; BLOB_ROWS],
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
     /// Blob queries.
     pub query: [f32; BLOB_QUERIES * BLOB_D],
+    #[cfg(any(feature = "gbdt", feature = "corrupt"))]
     /// Nodes of the boosted ensemble.
     pub nodes: [Node; GBDT_NODES],
+    #[cfg(any(feature = "gbdt", feature = "corrupt"))]
     /// First node of each tree.
     pub roots: [u32; GBDT_TREES],
+    #[cfg(any(feature = "gbdt", feature = "corrupt"))]
     /// Base scores.
     pub base: [f32; BLOB_CLASSES],
+    #[cfg(feature = "attention")]
     /// Encoder-block parameters.
     pub attn_params: [f32; ATTN_PARAMS],
+    #[cfg(feature = "attention")]
     /// Encoder-block input.
     pub attn_x: [f32; ATTN_SEQ * ATTN_D],
+    #[cfg(feature = "attention")]
     /// Encoder-block output.
     pub attn_out: [f32; ATTN_SEQ * ATTN_D],
+    #[cfg(feature = "attention")]
     /// Encoder-block workspace.
     pub attn_workspace: [f32; ATTN_WORKSPACE],
+    #[cfg(feature = "train")]
     /// On-device training workspace.
     pub train: [f32; TRAIN_LEN],
+    #[cfg(feature = "train")]
     /// One minibatch of training rows.
     pub batch_x: [f32; TRAIN_BATCH * BLOB_D],
+    #[cfg(feature = "train")]
     /// One minibatch of training classes.
     pub batch_y: [u32; TRAIN_BATCH],
+    #[cfg(feature = "train")]
     /// Row order of an epoch.
     pub order: [u32; BLOB_ROWS],
+    #[cfg(feature = "corrupt")]
     /// A RAM copy of model bytes to corrupt.
     pub bytes: [u8; CORRUPT_LEN],
 }
 
-/// Bytes of the largest model corrupted in RAM (the f16 MLP).
+/// Bytes of the largest model corrupted in RAM (the f16 MLP; the int8 MLP is smaller).
 pub const CORRUPT_LEN: usize = 256 * 1024;
 
+#[cfg(any(feature = "gbdt", feature = "corrupt"))]
 const NODE: Node = Node {
     feature: 0,
     value: 0.0,
@@ -79,23 +87,35 @@ const NODE: Node = Node {
 };
 
 static mut MEMORY: Memory = Memory {
-    mlp: [0.0; MLP_LEN],
-    mlp_scratch: [0.0; MLP_SCRATCH],
-    image: [0.0; FASHION_D],
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
     blob_x: [0.0; BLOB_ROWS * BLOB_D],
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
     blob_y: [0; BLOB_ROWS],
+    #[cfg(any(feature = "knn", feature = "gbdt", feature = "train"))]
     query: [0.0; BLOB_QUERIES * BLOB_D],
+    #[cfg(any(feature = "gbdt", feature = "corrupt"))]
     nodes: [NODE; GBDT_NODES],
+    #[cfg(any(feature = "gbdt", feature = "corrupt"))]
     roots: [0; GBDT_TREES],
+    #[cfg(any(feature = "gbdt", feature = "corrupt"))]
     base: [0.0; BLOB_CLASSES],
+    #[cfg(feature = "attention")]
     attn_params: [0.0; ATTN_PARAMS],
+    #[cfg(feature = "attention")]
     attn_x: [0.0; ATTN_SEQ * ATTN_D],
+    #[cfg(feature = "attention")]
     attn_out: [0.0; ATTN_SEQ * ATTN_D],
+    #[cfg(feature = "attention")]
     attn_workspace: [0.0; ATTN_WORKSPACE],
+    #[cfg(feature = "train")]
     train: [0.0; TRAIN_LEN],
+    #[cfg(feature = "train")]
     batch_x: [0.0; TRAIN_BATCH * BLOB_D],
+    #[cfg(feature = "train")]
     batch_y: [0; TRAIN_BATCH],
+    #[cfg(feature = "train")]
     order: [0; BLOB_ROWS],
+    #[cfg(feature = "corrupt")]
     bytes: [0; CORRUPT_LEN],
 };
 

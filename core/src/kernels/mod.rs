@@ -9,6 +9,8 @@ pub mod dot;
 pub mod gemm;
 pub mod isa;
 pub(crate) mod lanes;
+pub mod matvec;
+pub mod matvec_s8;
 pub mod softmax;
 
 pub use isa::{Dispatch, Isa};

@@ -1,6 +1,7 @@
 //! Multi-layer perceptrons without an allocator: dense layers of any depth with activations,
 //! batch norm and dropout; losses; backpropagation; SGD/Adam/RMSprop; learning-rate schedules;
-//! mixed-precision training with dynamic loss scaling; compact serialization.
+//! mixed-precision training with dynamic loss scaling; compact serialization; read-only
+//! models over borrowed bytes ([`MlpView`], int8 [`QuantMlp`]) for inference from flash.
 //!
 //! Every buffer belongs to the caller. [`workspace_len`] (a `const fn`) gives the `f32` count
 //! of a training workspace for given layer sizes, batch and optimizer, so firmware can train
@@ -30,11 +31,13 @@ pub mod loss;
 mod matmul;
 pub mod mlp;
 pub mod optimizer;
+pub mod quant;
 pub mod scaler;
 pub mod schedule;
 pub mod serialize;
 pub mod topology;
 pub mod trainer;
+pub mod view;
 
 pub use activation::Activation;
 pub use batchnorm::EPS as BATCH_NORM_EPS;
@@ -42,6 +45,7 @@ pub use init::Init;
 pub use loss::{Loss, Targets};
 pub use mlp::Mlp;
 pub use optimizer::{clip_by_global_norm, global_norm, Optimizer};
+pub use quant::{QuantMlp, QuantScratch, TensorQuant};
 pub use scaler::LossScaler;
 pub use schedule::Schedule;
 pub use serialize::Dtype;
@@ -50,3 +54,4 @@ pub use topology::{
     MAX_LAYERS,
 };
 pub use trainer::{split_workspace, StepReport, TrainConfig, Trainer};
+pub use view::{view_scratch_len, MlpView};

@@ -83,6 +83,7 @@ pub fn report(dir: &Path, output: &Path, parts: &[String]) -> Result<String> {
     for name in [
         "mlp_f32.bin",
         "mlp_f16.bin",
+        "mlp_i8.bin",
         "gbdt.bin",
         "lgb500.bin",
         "attn_params.f32",
@@ -116,5 +117,50 @@ pub fn report(dir: &Path, output: &Path, parts: &[String]) -> Result<String> {
     for (name, count) in printed(&output, "# instructions ") {
         writeln!(md, "| {name} | {count} |")?;
     }
+    mlp_variants(dir, &output, &mut md)?;
     Ok(md)
+}
+
+/// Multiply-adds of one inference of the Fashion MLP.
+fn mlp_macs() -> usize {
+    super::dims::MLP_SIZES.windows(2).map(|w| w[0] * w[1]).sum()
+}
+
+/// The table of the Fashion MLP's variants: flash of the model, static RAM, instructions per
+/// inference and per multiply-add.
+fn mlp_variants(dir: &Path, output: &str, md: &mut String) -> Result<()> {
+    let macs = mlp_macs();
+    write!(
+        md,
+        "\n## Fashion MLP variants (from flash, batch 1)\n\n\
+         {macs} multiply-adds per inference. Flash: the model file, read in place; RAM: the\n\
+         variant's static buffers (input row, activations, scratch).\n\n\
+         | weights | flash (bytes) | static RAM (bytes) | instructions | per MAC |\n\
+         |---|---:|---:|---:|---:|\n"
+    )?;
+    let find = |prefix: &str, key: &str| {
+        printed(output, prefix)
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_else(|| "?".into())
+    };
+    for (variant, file, ram) in [
+        ("f32", "mlp_f32.bin", "mlp_f32_f16"),
+        ("f16", "mlp_f16.bin", "mlp_f32_f16"),
+        ("int8", "mlp_i8.bin", "mlp_i8"),
+    ] {
+        let key = format!(
+            "mlp_{}_inference",
+            if variant == "int8" { "i8" } else { variant }
+        );
+        let count = find("# instructions ", &key);
+        let per_mac = count
+            .parse::<f64>()
+            .map(|c| format!("{:.2}", c / macs as f64))
+            .unwrap_or_else(|_| "?".into());
+        let flash = std::fs::metadata(dir.join(file))?.len();
+        let ram = find("# ram ", ram);
+        writeln!(md, "| {variant} | {flash} | {ram} | {count} | {per_mac} |")?;
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub mod fashion;
 pub mod footprint;
 pub mod lgb500;
 pub mod models;
+pub mod quantize;
 pub mod readme;
 
 use crate::datasets::DataConfig;
@@ -28,6 +29,10 @@ pub struct ExportArgs {
     /// Instead of exporting, compare this firmware output (QEMU's stdout) with DIR/expected.txt.
     #[arg(long, value_name = "OUTPUT", conflicts_with = "footprint")]
     pub check: Option<PathBuf>,
+    /// With --check: the output comes from a build with some of the parts (a small memory
+    /// map); compare the predictions it printed, and require the rest only where present.
+    #[arg(long, requires = "check")]
+    pub partial: bool,
     /// Instead of exporting, print the footprint report for this firmware output and the
     /// PART=ELF builds (the first is the baseline).
     #[arg(long, value_name = "OUTPUT", requires = "parts")]
@@ -51,7 +56,7 @@ pub fn run(args: &ExportArgs, data: &DataConfig) -> Result<()> {
         return lgb500::bench(runs);
     }
     if let Some(output) = &args.check {
-        return check::run(&args.dir, output);
+        return check::run(&args.dir, output, args.partial);
     }
     let Some(output) = &args.footprint else {
         return models::export(data, &args.dir);

@@ -2,14 +2,16 @@
 //! host's predictions (from the written bytes, loaded back as the firmware loads them).
 
 use super::dims::*;
-use super::{blobs, fashion, lgb500};
+use super::{blobs, fashion, lgb500, quantize};
 use crate::datasets::DataConfig;
 use anyhow::Result;
 use edgeml_core::attention::{AttentionSpec, EncoderBlock};
 use edgeml_core::kernels::activation::Activation as BlockActivation;
 use edgeml_core::kernels::Dispatch;
 use edgeml_core::knn::{KnnClassifier, KnnIndex, KnnParams, Metric, Points, Search, Weighting};
-use edgeml_core::nn::{self, Activation, Dtype, Loss, Mlp, Optimizer, Targets, TrainConfig};
+use edgeml_core::nn::{
+    self, Activation, Dtype, Loss, Mlp, MlpView, Optimizer, Targets, TrainConfig,
+};
 use edgeml_core::rng::Rng;
 use edgeml_core::tree::binning::cuts_len;
 use edgeml_core::tree::boost::boosted_trees;
@@ -19,8 +21,8 @@ use edgeml_core::TensorView;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Fashion-MNIST training rows and epochs of the exported MLP.
-const FASHION_TRAIN_ROWS: usize = 12_000;
+/// Fashion-MNIST training rows the exported MLP is trained (and its int8 model calibrated) on.
+pub const FASHION_TRAIN_ROWS: usize = 12_000;
 const FASHION_EPOCHS: usize = 3;
 const FASHION_BATCH: usize = 64;
 const GBDT_BINS: usize = 32;
@@ -63,12 +65,29 @@ pub fn export(data: &DataConfig, dir: &Path) -> Result<()> {
     write("fashion_x.u8", &test.images)?;
     write("fashion_y.u8", &test.labels)?;
     let mlp = train_fashion(data)?;
+    let mut mlp_f32 = Vec::new();
     for (name, dtype) in [("f32", Dtype::F32), ("f16", Dtype::F16)] {
         let mut bytes = vec![0u8; nn::serialize::serialized_len(mlp.topology(), dtype)?];
         mlp.save(dtype, &mut bytes)?;
         write(&format!("mlp_{name}.bin"), &bytes)?;
         mlp_predictions(&bytes, name, &test, &mut expected)?;
+        if dtype == Dtype::F32 {
+            mlp_f32 = bytes;
+        }
     }
+    let calibration = fashion::load(data, false, FASHION_TRAIN_ROWS)?;
+    let i8_bytes = quantize::calibrate(&mlp_f32, &calibration.images)?;
+    write("mlp_i8.bin", &i8_bytes)?;
+    int8_predictions(&i8_bytes, &test, &mut expected)?;
+    let full = fashion::load(data, true, usize::MAX)?;
+    let (c32, c8) = quantize::correct(&mlp_f32, &i8_bytes, &full)?;
+    let n = full.labels.len() as f64;
+    println!(
+        "fashion MLP test accuracy over {} images: f32 {:.2} %, int8 {:.2} %",
+        full.labels.len(),
+        100.0 * c32 as f64 / n,
+        100.0 * c8 as f64 / n
+    );
 
     let (x, y) = blobs::generate(BLOB_ROWS, 11);
     let (qx, qy) = blobs::generate(BLOB_QUERIES, 12);
@@ -107,6 +126,14 @@ impl OwnedMlp {
         let mut buffer = self.buffer.clone();
         Ok(Mlp::new(self.topology, &mut buffer)?.save(dtype, out)?)
     }
+}
+
+/// The exported Fashion-MNIST MLP ([`train_fashion`]) saved with f32 weights.
+pub fn fashion_f32(data: &DataConfig) -> Result<Vec<u8>> {
+    let mlp = train_fashion(data)?;
+    let mut bytes = vec![0u8; nn::serialize::serialized_len(mlp.topology(), Dtype::F32)?];
+    mlp.save(Dtype::F32, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// MLP 784-128-10 (ReLU) trained with Adam on the first Fashion-MNIST training rows.
@@ -164,10 +191,8 @@ fn mlp_predictions(
     test: &fashion::Split,
     out: &mut String,
 ) -> Result<()> {
-    let (topology, _, _) = nn::serialize::read_header(bytes)?;
-    let mut buffer = vec![0.0f32; topology.model_len()];
-    let mlp = Mlp::load(bytes, &mut buffer)?;
-    let mut scratch = vec![0.0f32; nn::inference_scratch_len(&MLP_SIZES, 1)];
+    let mlp = MlpView::new(bytes)?;
+    let mut scratch = vec![0.0f32; nn::view_scratch_len(&MLP_SIZES)];
     let mut logits = [0.0f32; FASHION_CLASSES];
     let mut correct = 0;
     for (i, (image, &label)) in test
@@ -177,12 +202,33 @@ fn mlp_predictions(
         .enumerate()
     {
         let x = fashion::scale(image);
-        mlp.forward(Dispatch::PORTABLE, &x, &mut scratch, &mut logits)?;
+        mlp.forward(&x, &mut scratch, &mut logits)?;
         let class = argmax(&logits);
         correct += usize::from(class == usize::from(label));
         line(out, &format!("mlp {name} {i}"), class, &logits);
     }
     writeln!(out, "acc mlp {name} {correct} {}", test.labels.len())?;
+    Ok(())
+}
+
+/// Predictions of the int8 MLP: the class and the int8 outputs (compared exactly).
+fn int8_predictions(bytes: &[u8], test: &fashion::Split, out: &mut String) -> Result<()> {
+    let mut runner = quantize::Int8Runner::new(bytes)?;
+    let mut q = [0i8; FASHION_CLASSES];
+    let mut correct = 0;
+    for (i, (image, &label)) in test
+        .images
+        .chunks_exact(FASHION_D)
+        .zip(&test.labels)
+        .enumerate()
+    {
+        runner.run(&fashion::scale(image), &mut q)?;
+        let class = quantize::argmax(&q);
+        correct += usize::from(class == usize::from(label));
+        let values: Vec<f32> = q.iter().map(|&v| f32::from(v)).collect();
+        line(out, &format!("mlp i8 {i}"), class, &values);
+    }
+    writeln!(out, "acc mlp i8 {correct} {}", test.labels.len())?;
     Ok(())
 }
 

@@ -1,0 +1,519 @@
+//! int8 MLPs by post-training quantization, in the TFLite / CMSIS-NN scheme: symmetric
+//! per-output-channel int8 weights, asymmetric per-tensor int8 activations (scale `s`, zero
+//! point `z`, real value `s·(q − z)`), int32 biases and accumulation, requantization by a
+//! fixed-point multiplier and shift ([`crate::kernels::matvec_s8`]). Hidden layers may use ReLU
+//! (fused as a clamp at the output zero point) or the identity; batch norm is folded into the
+//! weights when quantizing.
+//!
+//! [`quantize`] writes the model from an f32/f16/bf16 [`MlpView`] and the calibrated range of
+//! every activation tensor ([`observe`] collects them); [`QuantMlp`] borrows the written bytes
+//! (e.g. from flash) and runs them. Format, little-endian:
+//!
+//! | bytes | content |
+//! |---|---|
+//! | 4 | magic `EDQ8` |
+//! | 2 | format version (1) |
+//! | 2 | layer count `L` |
+//! | 4·(L+1) | layer sizes (u32) |
+//! | L | activation codes (identity 0 or ReLU 1) |
+//! | 8·(L+1) | per activation tensor (the input, then each layer's output): scale (f32), zero point (i32) |
+//! | per layer | `outputs` channel records ([`Channel`]: bias, multiplier, shift as i32), then the `outputs × inputs` int8 weights, output-major |
+//! | 4 | CRC-32 (IEEE) of everything before |
+
+use crate::error::{ensure_len, Error, Result};
+use crate::kernels::matvec_s8::{
+    self, dense_s8, expand_input, quantize_multiplier, Channel, OutputQuant, CHANNEL_BYTES,
+};
+use crate::nn::activation::Activation;
+use crate::nn::batchnorm::EPS;
+use crate::nn::serialize::crc32;
+use crate::nn::topology::{plan, Topology, MAX_LAYERS};
+use crate::nn::view::{ping_pong, ping_pong_len, MlpView};
+
+const MAGIC: [u8; 4] = *b"EDQ8";
+const VERSION: u16 = 1;
+
+fn corrupt(reason: &'static str) -> Error {
+    Error::Corrupt { reason }
+}
+
+/// Quantization of one activation tensor: real value `scale·(q − zero)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TensorQuant {
+    /// Positive finite scale.
+    pub scale: f32,
+    /// Zero point, −128..=127.
+    pub zero: i32,
+}
+
+impl TensorQuant {
+    /// Parameters covering `[min, max]` (widened to hold 0) with 256 levels, as TFLite
+    /// chooses them; a range of width 0 gets scale 1.
+    pub fn from_range(min: f32, max: f32) -> TensorQuant {
+        let (min, max) = (f64::from(min.min(0.0)), f64::from(max.max(0.0)));
+        let width = max - min;
+        let scale = if width.is_finite() && width > 0.0 {
+            width / 255.0
+        } else {
+            1.0
+        };
+        let zero = libm::round(-128.0 - min / scale).clamp(-128.0, 127.0) as i32;
+        TensorQuant {
+            scale: scale as f32,
+            zero,
+        }
+    }
+
+    /// `round(x / scale) + zero`, saturated to int8 (NaN maps to the zero point).
+    pub fn quantize(self, x: f32) -> i8 {
+        let q = libm::roundf(x / self.scale);
+        let q = if q.is_nan() { 0.0 } else { q };
+        (q.clamp(-256.0, 256.0) as i32 + self.zero).clamp(-128, 127) as i8
+    }
+
+    /// `scale·(q − zero)`.
+    pub fn dequantize(self, q: i8) -> f32 {
+        self.scale * (i32::from(q) - self.zero) as f32
+    }
+
+    fn valid(self) -> bool {
+        self.scale.is_finite() && self.scale > 0.0 && (-128..=127).contains(&self.zero)
+    }
+}
+
+/// Layer `l`'s bytes: channel records then weights.
+const fn layer_bytes(inputs: usize, outputs: usize) -> usize {
+    outputs
+        .saturating_mul(CHANNEL_BYTES)
+        .saturating_add(inputs.saturating_mul(outputs))
+}
+
+const fn header_len(layers: usize) -> usize {
+    8 + 4 * (layers + 1) + layers + 8 * (layers + 1)
+}
+
+/// Bytes [`quantize`] writes for layer sizes `sizes` (saturating at `usize::MAX`).
+pub const fn quantized_len(sizes: &[usize]) -> usize {
+    let layers = sizes.len().saturating_sub(1);
+    let mut total = header_len(layers) + 4;
+    let mut l = 0;
+    while l < layers {
+        total = total.saturating_add(layer_bytes(sizes[l], sizes[l + 1]));
+        l += 1;
+    }
+    total
+}
+
+/// `i8` elements of the activation scratch of [`QuantMlp::forward`] for the layer sizes
+/// `sizes`: as [`crate::nn::view_scratch_len`], one row of the widest hidden layer for two
+/// layers, two beyond.
+pub const fn quant_scratch_len(sizes: &[usize]) -> usize {
+    ping_pong_len(sizes)
+}
+
+/// `i16` elements of the widened-input scratch of [`QuantMlp::forward`]: the widest layer
+/// input.
+pub const fn quant_expanded_len(sizes: &[usize]) -> usize {
+    let mut widest = 0;
+    let mut i = 0;
+    while i + 1 < sizes.len() {
+        if sizes[i] > widest {
+            widest = sizes[i];
+        }
+        i += 1;
+    }
+    widest
+}
+
+/// `f32` elements of the scratch of [`observe`]: two rows of the widest layer output.
+pub const fn observe_scratch_len(sizes: &[usize]) -> usize {
+    crate::nn::topology::inference_scratch_len(sizes, 1)
+}
+
+/// Widens every activation range `ranges` (`[min, max]` for the input and each layer's output,
+/// `L + 1` pairs) to cover one more row `x` run through `view` layer by layer; `scratch` needs
+/// [`observe_scratch_len`] elements. Errors as [`MlpView::forward_layer`], plus
+/// `ShapeMismatch` for a wrong number of ranges and `BufferTooSmall` for a short scratch.
+pub fn observe(
+    view: &MlpView<'_>,
+    x: &[f32],
+    scratch: &mut [f32],
+    ranges: &mut [(f32, f32)],
+) -> Result<()> {
+    let topo = view.topology();
+    ensure_len(topo.layers() + 1, ranges.len())?;
+    ensure_len(topo.inputs(), x.len())?;
+    crate::error::ensure_finite(x)?;
+    let needed = observe_scratch_len(topo.sizes());
+    let available = scratch.len();
+    let scratch = scratch
+        .get_mut(..needed)
+        .ok_or(Error::BufferTooSmall { needed, available })?;
+    let (mut current, mut spare) = scratch.split_at_mut(needed / 2);
+    widen_range(&mut ranges[0], x);
+    for l in 0..topo.layers() {
+        let (inputs, outputs) = (topo.sizes()[l], topo.sizes()[l + 1]);
+        let input: &[f32] = if l == 0 { x } else { &current[..inputs] };
+        view.forward_layer(l, input, &mut spare[..outputs])?;
+        widen_range(&mut ranges[l + 1], &spare[..outputs]);
+        core::mem::swap(&mut current, &mut spare);
+    }
+    Ok(())
+}
+
+fn widen_range(range: &mut (f32, f32), values: &[f32]) {
+    for &v in values {
+        range.0 = range.0.min(v);
+        range.1 = range.1.max(v);
+    }
+}
+
+/// Quantizes `view` with the activation ranges `ranges` (`L + 1` pairs from [`observe`]) into
+/// `out`, returning the bytes written ([`quantized_len`]). Errors: `InvalidParameter` for an
+/// activation other than identity or ReLU or a scale ratio beyond the fixed-point range,
+/// `ShapeMismatch` for a wrong number of ranges, `NonFinite` for a non-finite range,
+/// `BufferTooSmall` for a short `out`.
+pub fn quantize(view: &MlpView<'_>, ranges: &[(f32, f32)], out: &mut [u8]) -> Result<usize> {
+    let topo = *view.topology();
+    let layers = topo.layers();
+    ensure_len(layers + 1, ranges.len())?;
+    for (i, r) in ranges.iter().enumerate() {
+        if !(r.0.is_finite() && r.1.is_finite()) {
+            return Err(Error::NonFinite { index: i });
+        }
+    }
+    if topo
+        .activations()
+        .iter()
+        .any(|a| !matches!(a, Activation::Identity | Activation::Relu))
+    {
+        return Err(Error::InvalidParameter {
+            name: "int8 layers support identity and ReLU activations only",
+        });
+    }
+    let len = quantized_len(topo.sizes());
+    let available = out.len();
+    let out = out.get_mut(..len).ok_or(Error::BufferTooSmall {
+        needed: len,
+        available,
+    })?;
+    let mut w = Writer { out, at: 0 };
+    w.put(&MAGIC);
+    w.put(&VERSION.to_le_bytes());
+    w.put(&(layers as u16).to_le_bytes());
+    for &size in topo.sizes() {
+        let size = u32::try_from(size).map_err(|_| Error::InvalidParameter {
+            name: "layer size exceeds u32",
+        })?;
+        w.put(&size.to_le_bytes());
+    }
+    for a in topo.activations() {
+        w.put(&[a.code()]);
+    }
+    let mut quants = [TensorQuant {
+        scale: 1.0,
+        zero: 0,
+    }; MAX_LAYERS + 1];
+    for (q, r) in quants.iter_mut().zip(ranges) {
+        *q = TensorQuant::from_range(r.0, r.1);
+        w.put(&q.scale.to_le_bytes());
+        w.put(&q.zero.to_le_bytes());
+    }
+    for (l, p) in plan(&topo, 0, false).iter().take(layers).enumerate() {
+        let (sx, sy) = (f64::from(quants[l].scale), f64::from(quants[l + 1].scale));
+        let weights_at = w.at + p.outputs * CHANNEL_BYTES;
+        for o in 0..p.outputs {
+            let (fold, shift) = batch_norm_fold(view, p, o);
+            let weight = |i: usize| {
+                f64::from(view.param(p.weights + i * p.outputs + o).unwrap_or(0.0)) * fold
+            };
+            let bias = f64::from(view.param(p.bias + o).unwrap_or(0.0)) * fold + shift;
+            let max = (0..p.inputs)
+                .map(weight)
+                .fold(0.0f64, |m, v| m.max(v.abs()));
+            let sw = if max > 0.0 { max / 127.0 } else { 1.0 };
+            for i in 0..p.inputs {
+                let q = libm::round(weight(i) / sw).clamp(-127.0, 127.0) as i8;
+                if let Some(slot) = w.out.get_mut(weights_at + o * p.inputs + i) {
+                    *slot = q as u8;
+                }
+            }
+            let (multiplier, shift) = match quantize_multiplier(sx * sw / sy) {
+                Some(m) => m,
+                None if sx * sw / sy < 1.0 => (0, 0),
+                None => {
+                    return Err(Error::InvalidParameter {
+                        name: "scale ratio beyond the fixed-point range",
+                    })
+                }
+            };
+            let bias =
+                libm::round(bias / (sx * sw)).clamp(f64::from(i32::MIN), f64::from(i32::MAX));
+            let channel = Channel {
+                bias: bias as i32,
+                multiplier,
+                shift,
+            };
+            w.put(&channel.to_le_bytes());
+        }
+        w.at += p.inputs * p.outputs;
+    }
+    let crc = crc32(w.out.get(..w.at).unwrap_or_default());
+    w.put(&crc.to_le_bytes());
+    Ok(len)
+}
+
+/// Batch norm of output `o` as `y = fold·(xW + b) + shift` (identity without batch norm).
+fn batch_norm_fold(view: &MlpView<'_>, p: &crate::nn::topology::LayerPlan, o: usize) -> (f64, f64) {
+    if !p.batch_norm {
+        return (1.0, 0.0);
+    }
+    let get = |i: usize| f64::from(view.param(i).unwrap_or(0.0));
+    let (gamma, beta) = (get(p.gamma + o), get(p.beta + o));
+    let (mean, var) = (get(p.running + o), get(p.running + p.outputs + o));
+    let fold = gamma / libm::sqrt(var + f64::from(EPS));
+    (fold, beta - fold * mean)
+}
+
+struct Writer<'a> {
+    out: &'a mut [u8],
+    at: usize,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        if let Some(slot) = self.out.get_mut(self.at..self.at + bytes.len()) {
+            slot.copy_from_slice(bytes);
+        }
+        self.at += bytes.len();
+    }
+}
+
+/// The scratch of [`QuantMlp::forward`].
+#[derive(Debug)]
+pub struct QuantScratch<'s> {
+    /// Activations, [`quant_scratch_len`] elements.
+    pub activations: &'s mut [i8],
+    /// The widened layer input, [`quant_expanded_len`] elements.
+    pub expanded: &'s mut [i16],
+}
+
+/// A validated int8 MLP whose weights stay in the borrowed bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct QuantMlp<'a> {
+    topology: Topology,
+    quants: [TensorQuant; MAX_LAYERS + 1],
+    layers: &'a [u8],
+}
+
+impl<'a> QuantMlp<'a> {
+    /// Checks `bytes` (written by [`quantize`]) once and borrows them. `Err(Corrupt)` for any
+    /// failed check: checksum, magic, version, sizes, activations, quantization parameters,
+    /// channel shifts, length.
+    pub fn new(bytes: &'a [u8]) -> Result<Self> {
+        let body_len = bytes.len().checked_sub(4).ok_or(corrupt("truncated"))?;
+        let (body, stored) = bytes.split_at(body_len);
+        let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
+        if crc32(body) != stored {
+            return Err(corrupt("checksum mismatch"));
+        }
+        let mut r = Reader { bytes: body };
+        if r.take(4)? != MAGIC {
+            return Err(corrupt("bad magic"));
+        }
+        if r.u32_of(2)? != u32::from(VERSION) {
+            return Err(corrupt("unsupported version"));
+        }
+        let layers = r.u32_of(2)? as usize;
+        if layers == 0 || layers > MAX_LAYERS {
+            return Err(corrupt("layer count out of range"));
+        }
+        let mut sizes = [0usize; MAX_LAYERS + 1];
+        for s in sizes.iter_mut().take(layers + 1) {
+            *s = usize::try_from(r.u32_of(4)?).map_err(|_| corrupt("layer size too large"))?;
+        }
+        let mut activations = [Activation::Identity; MAX_LAYERS];
+        for a in activations.iter_mut().take(layers) {
+            *a = match Activation::from_code(r.take(1)?[0]) {
+                Some(a @ (Activation::Identity | Activation::Relu)) => a,
+                _ => return Err(corrupt("unsupported activation")),
+            };
+        }
+        let topology = Topology::new(&sizes[..=layers], &activations[..layers])
+            .map_err(|_| corrupt("invalid layer sizes"))?;
+        let mut quants = [TensorQuant {
+            scale: 1.0,
+            zero: 0,
+        }; MAX_LAYERS + 1];
+        for q in quants.iter_mut().take(layers + 1) {
+            q.scale = f32::from_bits(r.u32_of(4)?);
+            q.zero = r.u32_of(4)? as i32;
+            if !q.valid() {
+                return Err(corrupt("invalid activation quantization"));
+            }
+        }
+        if quantized_len(topology.sizes()) != bytes.len() {
+            return Err(corrupt("length disagrees with the header"));
+        }
+        let mlp = QuantMlp {
+            topology,
+            quants,
+            layers: r.bytes,
+        };
+        for l in 0..layers {
+            let (channels, _) = mlp.layer(l)?;
+            for c in channels.chunks_exact(CHANNEL_BYTES) {
+                let c = c.first_chunk().map(Channel::from_le_bytes);
+                if !c.is_some_and(|c| (-31..=30).contains(&c.shift) && c.multiplier >= 0) {
+                    return Err(corrupt("invalid channel requantization"));
+                }
+            }
+        }
+        Ok(mlp)
+    }
+
+    /// The topology.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// Quantization of the input (`0`) and of each layer's output (`1..=L`).
+    pub fn tensor_quant(&self, index: usize) -> Option<TensorQuant> {
+        self.quants
+            .get(index)
+            .copied()
+            .filter(|_| index <= self.topology.layers())
+    }
+
+    /// Layer `l`'s channel records and weights.
+    fn layer(&self, l: usize) -> Result<(&'a [u8], &'a [u8])> {
+        let sizes = self.topology.sizes();
+        let mut at = 0usize;
+        for k in 0..l {
+            at = at.saturating_add(layer_bytes(sizes[k], sizes[k + 1]));
+        }
+        let (inputs, outputs) = (sizes[l], sizes[l + 1]);
+        let channels_end = at.saturating_add(outputs * CHANNEL_BYTES);
+        let end = channels_end.saturating_add(inputs * outputs);
+        let channels = self.layers.get(at..channels_end);
+        let weights = self.layers.get(channels_end..end);
+        channels.zip(weights).ok_or(corrupt("layer out of range"))
+    }
+
+    /// Quantizes the f32 row `x` (`[inputs]`) with the input's parameters into `xq`.
+    /// `Err(ShapeMismatch)` for wrong lengths, `NonFinite` for NaN/inf.
+    pub fn quantize_input(&self, x: &[f32], xq: &mut [i8]) -> Result<()> {
+        ensure_len(self.topology.inputs(), x.len())?;
+        ensure_len(x.len(), xq.len())?;
+        crate::error::ensure_finite(x)?;
+        let q = self.quants[0];
+        for (d, &v) in xq.iter_mut().zip(x) {
+            *d = q.quantize(v);
+        }
+        Ok(())
+    }
+
+    /// Inference on one quantized row `x` (`[inputs]`), writing the quantized outputs `out`
+    /// (`[outputs]`, parameters [`QuantMlp::tensor_quant`]`(L)`). Errors: `ShapeMismatch` for
+    /// wrong lengths, `BufferTooSmall` for a short scratch.
+    pub fn forward(&self, x: &[i8], scratch: QuantScratch<'_>, out: &mut [i8]) -> Result<()> {
+        let topo = &self.topology;
+        ensure_len(topo.inputs(), x.len())?;
+        ensure_len(topo.outputs(), out.len())?;
+        let sizes = topo.sizes();
+        let act = fits(scratch.activations, quant_scratch_len(sizes))?;
+        let expanded = fits(scratch.expanded, quant_expanded_len(sizes))?;
+        let layers = topo.layers();
+        let (mut current, mut spare) = ping_pong(act, layers);
+        for l in 0..layers {
+            let (inputs, outputs) = (sizes[l], sizes[l + 1]);
+            let input: &[i8] = if l == 0 { x } else { &current[..inputs] };
+            let target: &mut [i8] = if l + 1 == layers {
+                &mut *out
+            } else {
+                &mut spare[..outputs]
+            };
+            let (channels, weights) = self.layer(l)?;
+            let expanded = &mut expanded[..inputs];
+            expand_input(input, self.quants[l].zero, expanded)?;
+            let y = self.quants[l + 1];
+            let min = if topo.activations()[l] == Activation::Relu {
+                y.zero as i8
+            } else {
+                -128
+            };
+            let q = OutputQuant { zero: y.zero, min };
+            dense_s8(expanded, weights, channels, q, target)?;
+            core::mem::swap(&mut current, &mut spare);
+        }
+        Ok(())
+    }
+
+    /// [`QuantMlp::forward`] through the element-by-element reference kernel (for tests).
+    pub fn forward_reference(
+        &self,
+        x: &[i8],
+        scratch: QuantScratch<'_>,
+        out: &mut [i8],
+    ) -> Result<()> {
+        let topo = &self.topology;
+        ensure_len(topo.inputs(), x.len())?;
+        ensure_len(topo.outputs(), out.len())?;
+        let sizes = topo.sizes();
+        let act = fits(scratch.activations, quant_scratch_len(sizes))?;
+        let layers = topo.layers();
+        let (mut current, mut spare) = ping_pong(act, layers);
+        for l in 0..layers {
+            let (inputs, outputs) = (sizes[l], sizes[l + 1]);
+            let input: &[i8] = if l == 0 { x } else { &current[..inputs] };
+            let target: &mut [i8] = if l + 1 == layers {
+                &mut *out
+            } else {
+                &mut spare[..outputs]
+            };
+            let (channels, weights) = self.layer(l)?;
+            let y = self.quants[l + 1];
+            let min = if topo.activations()[l] == Activation::Relu {
+                y.zero as i8
+            } else {
+                -128
+            };
+            let q = OutputQuant { zero: y.zero, min };
+            let zx = self.quants[l].zero;
+            matvec_s8::dense_s8_reference(input, zx, weights, channels, q, target)?;
+            core::mem::swap(&mut current, &mut spare);
+        }
+        Ok(())
+    }
+}
+
+fn fits<T>(buffer: &mut [T], needed: usize) -> Result<&mut [T]> {
+    let available = buffer.len();
+    buffer
+        .get_mut(..needed)
+        .ok_or(Error::BufferTooSmall { needed, available })
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.bytes.len() < n {
+            return Err(corrupt("truncated"));
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    /// A little-endian unsigned integer of `n` (2 or 4) bytes.
+    fn u32_of(&mut self, n: usize) -> Result<u32> {
+        Ok(self
+            .take(n)?
+            .iter()
+            .rev()
+            .fold(0u32, |v, &b| (v << 8) | u32::from(b)))
+    }
+}

@@ -94,10 +94,17 @@ fn trained(dir: &Path, name: &str) -> Vec<usize> {
 /// The single-process reference: one worker alone, its trials kept in
 /// `dir/reference-STRATEGY.jsonl`.
 fn reference(dir: &Path, strategy: &str, trials: usize) -> serde_json::Value {
-    let url = format!("jsonl:{}", dir.join(format!("reference-{strategy}.jsonl")).display());
+    let url = format!(
+        "jsonl:{}",
+        dir.join(format!("reference-{strategy}.jsonl")).display()
+    );
     let args = worker_args(&url, "reference", strategy, trials, 0);
     let mut child = spawn(&args, dir, &format!("reference-{strategy}"));
-    assert!(wait(&mut child, Duration::from_secs(60), "the reference run"));
+    assert!(wait(
+        &mut child,
+        Duration::from_secs(60),
+        "the reference run"
+    ));
     summary(dir, &format!("reference-{strategy}"))
 }
 
@@ -122,7 +129,10 @@ fn four_workers_one_killed(url: &str, study: &str) {
     let start = Instant::now();
     let mut killed: Option<(String, usize)> = None;
     while killed.is_none() {
-        assert!(start.elapsed() < Duration::from_secs(30), "no running trial seen");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no running trial seen"
+        );
         let rows = storage.rows(None).unwrap();
         let running = rows.iter().find_map(|r| {
             let owner = r.worker.as_deref()?;
@@ -289,7 +299,9 @@ fn same_trials_whatever_the_worker_count(url_of: &dyn Fn(&str) -> String) {
             .map(|k| trained(dir, &format!("{strategy}{k}")).len())
             .sum();
         assert_eq!(trained, rows.len(), "{strategy}: each trial trained once");
-        assert!(rows.iter().all(|r| r.state == State::Done && r.attempt == 1));
+        assert!(rows
+            .iter()
+            .all(|r| r.state == State::Done && r.attempt == 1));
     }
 }
 
@@ -320,7 +332,11 @@ fn sqlite_study_imports_a_jsonl_store_and_resumes_from_it() {
     assert_eq!(trial_set(&export(&url, "tpe")), trial_set(&expected));
     // A worker with the same seed finds every trial done and trains none.
     let mut child = spawn(&worker_args(&url, "tpe", "tpe", 12, 0), path, "resumed");
-    assert!(wait(&mut child, Duration::from_secs(60), "the resumed worker"));
+    assert!(wait(
+        &mut child,
+        Duration::from_secs(60),
+        "the resumed worker"
+    ));
     assert_eq!(summary(path, "resumed")["trained_here"], 0);
     assert_eq!(summary(path, "resumed")["trials"], 12);
     // A corrupt file is an error naming it.
@@ -373,15 +389,26 @@ fn claim_protocol(storage: &dyn Storage) {
     assert_eq!(created, spec());
     let mut other = spec();
     other.heartbeat_timeout_s = 99.0;
-    assert_eq!(storage.ensure_study(&other).unwrap(), spec(), "the creator decides");
+    assert_eq!(
+        storage.ensure_study(&other).unwrap(),
+        spec(),
+        "the creator decides"
+    );
     let batch: Vec<Pending> = (0..3).map(pending).collect();
     storage.enqueue(&batch).unwrap();
     storage.enqueue(&batch).unwrap();
-    assert_eq!(storage.rows(None).unwrap().len(), 3, "enqueue is idempotent");
+    assert_eq!(
+        storage.rows(None).unwrap().len(),
+        3,
+        "enqueue is idempotent"
+    );
     let a = storage.claim((0, 3), "a", 0.2).unwrap().unwrap();
     let b = storage.claim((0, 3), "b", 0.2).unwrap().unwrap();
     assert_eq!((a.pending.index, b.pending.index), (0, 1));
-    assert!(storage.claim((0, 1), "c", 0.2).unwrap().is_none(), "0 is taken");
+    assert!(
+        storage.claim((0, 1), "c", 0.2).unwrap().is_none(),
+        "0 is taken"
+    );
     let trial = |c: &edgeml_host::tune::storage::Claim| edgeml_host::tune::store::Trial {
         index: c.pending.index,
         tag: c.pending.tag.clone(),
@@ -421,5 +448,9 @@ fn claim_protocol_in_memory_and_sqlite() {
 #[test]
 fn claim_protocol_in_postgres() {
     let Some(url) = postgres_url() else { return };
-    claim_protocol(open_storage(&url, &fresh_study("protocol")).unwrap().as_ref());
+    claim_protocol(
+        open_storage(&url, &fresh_study("protocol"))
+            .unwrap()
+            .as_ref(),
+    );
 }

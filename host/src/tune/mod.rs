@@ -17,8 +17,10 @@ pub mod store;
 pub mod tpe;
 
 pub use objective::{Direction, EarlyStopping, Objective};
-pub use search::{worker_name, Evaluator, Measurement, Results, Search, Strategy, Worker};
-pub use storage::{open as open_storage, Storage, StudySpec};
+pub use search::{
+    worker_name, Coordination, Evaluator, Measurement, Results, Search, Strategy, Worker,
+};
 pub use space::{Config, Domain, Param, Sampling, Space, Value};
+pub use storage::{open as open_storage, Storage, StudySpec};
 pub use store::{Store, Trial};
 pub use tpe::Tpe;

@@ -70,8 +70,8 @@ impl Postgres {
     /// Connects to `url` and creates the tables when missing.
     pub fn open(url: &str, study: &str) -> Result<Postgres> {
         let location = redact(url);
-        let mut client = Client::connect(url, NoTls)
-            .with_context(|| format!("{location}: cannot connect"))?;
+        let mut client =
+            Client::connect(url, NoTls).with_context(|| format!("{location}: cannot connect"))?;
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
         tx.batch_execute(SCHEMA)?;

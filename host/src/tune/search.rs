@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
@@ -188,9 +188,18 @@ pub struct Worker<'a> {
     pub heartbeat_timeout_s: f64,
     /// Wait between looks at the storage while other workers finish a batch.
     pub poll: Duration,
-    /// Called once per trial of each batch: with `true` when this worker trained it, `false`
-    /// when it was found finished (by another worker, or before).
-    pub on_trial: &'a (dyn Fn(&Trial, bool) + Sync),
+    /// Called once per trial of each batch: with the coordination times when this worker
+    /// trained it, `None` when it was found finished (by another worker, or before).
+    pub on_trial: &'a (dyn Fn(&Trial, Option<Coordination>) + Sync),
+}
+
+/// Time a worker spent on the storage for one trial it trained.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Coordination {
+    /// The claim that returned the trial (re-queuing stale trials included).
+    pub claim: Duration,
+    /// Recording the result.
+    pub report: Duration,
 }
 
 /// The default name of a worker: host name and process id.
@@ -228,10 +237,9 @@ impl Search {
                 .flat_map(|b| &b.rungs)
                 .map(|r| r.configs)
                 .sum(),
-            Strategy::Grid { float_points } => self
-                .grid_configs(float_points)?
-                .len()
-                .min(self.max_trials),
+            Strategy::Grid { float_points } => {
+                self.grid_configs(float_points)?.len().min(self.max_trials)
+            }
             _ => self.max_trials,
         })
     }
@@ -320,16 +328,26 @@ impl Search {
                     .map(|k| {
                         scope.spawn(move || -> Result<()> {
                             let me = format!("{}#{k}", worker.name);
-                            while let Some(claim) = storage.claim(range, &me, timeout_s)? {
+                            loop {
+                                let asked = Instant::now();
+                                let Some(claim) = storage.claim(range, &me, timeout_s)? else {
+                                    break;
+                                };
+                                let claimed = asked.elapsed();
                                 let trial =
                                     self.run_claimed(&claim, evaluator, storage, &me, timeout_s)?;
+                                let reporting = Instant::now();
                                 if storage.complete(&claim, &me, &trial)? {
+                                    let times = Coordination {
+                                        claim: claimed,
+                                        report: reporting.elapsed(),
+                                    };
                                     evaluated.fetch_add(1, Ordering::Relaxed);
                                     trained_here
                                         .lock()
                                         .map_err(|_| anyhow!("lock poisoned"))?
                                         .push(trial.index);
-                                    (worker.on_trial)(&trial, true);
+                                    (worker.on_trial)(&trial, Some(times));
                                 }
                             }
                             Ok(())
@@ -337,7 +355,8 @@ impl Search {
                     })
                     .collect();
                 for h in handles {
-                    h.join().map_err(|_| anyhow!("a worker thread panicked"))??;
+                    h.join()
+                        .map_err(|_| anyhow!("a worker thread panicked"))??;
                 }
                 Ok(())
             })?;
@@ -361,7 +380,7 @@ impl Search {
                     })
                     .collect::<Result<Vec<Trial>>>()?;
                 for t in trials.iter().filter(|t| !here.contains(&t.index)) {
-                    (worker.on_trial)(t, false);
+                    (worker.on_trial)(t, None);
                 }
                 return Ok(trials);
             }
@@ -480,7 +499,7 @@ impl Search {
     pub fn run(&self, evaluator: &dyn Evaluator) -> Result<Results> {
         let storage = Memory::new(self.store.as_deref())?;
         let bar = progress::bar(self.planned_trials()? as u64, &self.label);
-        let on_trial = |t: &Trial, _: bool| {
+        let on_trial = |t: &Trial, _: Option<Coordination>| {
             bar.inc(1);
             bar.set_message(format!("last {:.4}", t.value));
         };

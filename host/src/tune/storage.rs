@@ -173,9 +173,7 @@ pub fn check_study_name(name: &str) -> Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !ok {
-        bail!(
-            "study name `{name}`: use 1 to {MAX_STUDY_NAME} letters, digits, `-`, `_` or `.`"
-        );
+        bail!("study name `{name}`: use 1 to {MAX_STUDY_NAME} letters, digits, `-`, `_` or `.`");
     }
     Ok(())
 }
@@ -192,7 +190,10 @@ pub fn open(url: &str, study: &str) -> Result<Box<dyn Storage>> {
         return Ok(Box::new(Memory::new(Some(Path::new(path)))?));
     }
     if let Some(path) = url.strip_prefix("sqlite:") {
-        return Ok(Box::new(super::sqlite::Sqlite::open(Path::new(path), study)?));
+        return Ok(Box::new(super::sqlite::Sqlite::open(
+            Path::new(path),
+            study,
+        )?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Box::new(super::postgres::Postgres::open(url, study)?));

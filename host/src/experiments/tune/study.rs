@@ -18,8 +18,8 @@ use crate::tune::file::load_space;
 use crate::tune::storage::{State, Storage};
 use crate::tune::store::{Store, Trial};
 use crate::tune::{
-    open_storage, worker_name, Config, Direction, Evaluator, Measurement, Objective, Sampling,
-    Search, Space, Strategy, Worker,
+    open_storage, worker_name, Config, Coordination, Direction, Evaluator, Measurement, Objective,
+    Sampling, Search, Space, Strategy, Worker,
 };
 
 /// Default heartbeat timeout of a new study, seconds.
@@ -130,11 +130,17 @@ pub fn work(args: &TuneArgs, ctx: &RunContext) -> Result<()> {
     let plan = Plan::new(args, ctx.quick);
     let storage = open_storage(url, study)?;
     let name = worker_name();
-    let on_trial = |t: &Trial, here: bool| {
-        if here {
+    let on_trial = |t: &Trial, here: Option<Coordination>| {
+        if let Some(c) = here {
             eprintln!(
-                "{name}: trained trial {} ({}) value {:.6} in {:.2} s",
-                t.index, t.tag, t.value, t.seconds
+                "{name}: trained trial {} ({}) value {:.6} in {:.3} s; claim {:.3} ms, report \
+                 {:.3} ms",
+                t.index,
+                t.tag,
+                t.value,
+                t.seconds,
+                c.claim.as_secs_f64() * 1e3,
+                c.report.as_secs_f64() * 1e3
             );
         }
     };
@@ -179,8 +185,15 @@ pub fn work(args: &TuneArgs, ctx: &RunContext) -> Result<()> {
                 Some(path) => load_space(path)?,
                 None => super::extended_space()?,
             };
-            let mut search: Search =
-                mlp_search::search(&space, strategy, plan.trials, plan.epochs, ctx.seed, None, &label)?;
+            let mut search: Search = mlp_search::search(
+                &space,
+                strategy,
+                plan.trials,
+                plan.epochs,
+                ctx.seed,
+                None,
+                &label,
+            )?;
             search.batch = args.batch.unwrap_or(8).max(1);
             search.executions_per_trial = plan.executions;
             let evaluator = MlpEvaluator {
@@ -298,7 +311,12 @@ pub fn command(args: &StudyArgs) -> Result<()> {
                         .total_cmp(&spec.objective.loss(b.value))
                         .then(a.index.cmp(&b.index))
                 })
-                .with_context(|| format!("{}: study {study} has no finished trial", storage.describe()))?;
+                .with_context(|| {
+                    format!(
+                        "{}: study {study} has no finished trial",
+                        storage.describe()
+                    )
+                })?;
             println!("{}", serde_json::to_string(best)?);
         }
         StudyAction::Export { to } => {

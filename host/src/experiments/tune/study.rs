@@ -28,6 +28,12 @@ const DEFAULT_TIMEOUT_S: f64 = 60.0;
 const MAX_TIMEOUT_S: f64 = 86_400.0;
 /// Most trials a worker trains at once.
 const MAX_THREADS: usize = 256;
+/// Most trials proposed together.
+const MAX_BATCH: usize = 10_000;
+/// Most trials in one study.
+const MAX_TRIALS: usize = 1_000_000;
+/// Most epochs per trial (Hyperband's first rungs grow with it).
+const MAX_EPOCHS: usize = 10_000;
 /// Longest spin or sleep of the quadratic objective, milliseconds.
 const MAX_OBJECTIVE_MS: u64 = 60_000;
 
@@ -127,7 +133,17 @@ pub fn work(args: &TuneArgs, ctx: &RunContext) -> Result<()> {
     if threads == 0 || threads > MAX_THREADS {
         bail!("--threads {threads}: give 1 to {MAX_THREADS}");
     }
+    let batch = args.batch.unwrap_or(8);
+    if batch == 0 || batch > MAX_BATCH {
+        bail!("--batch {batch}: give 1 to {MAX_BATCH}");
+    }
     let plan = Plan::new(args, ctx.quick);
+    if plan.trials > MAX_TRIALS {
+        bail!("--trials {}: give at most {MAX_TRIALS}", plan.trials);
+    }
+    if plan.epochs > MAX_EPOCHS {
+        bail!("--epochs {}: give at most {MAX_EPOCHS}", plan.epochs);
+    }
     let storage = open_storage(url, study)?;
     let name = worker_name();
     let on_trial = |t: &Trial, here: Option<Coordination>| {
@@ -166,7 +182,7 @@ pub fn work(args: &TuneArgs, ctx: &RunContext) -> Result<()> {
                 &label,
             )?;
             search.objective = Objective::new("quadratic", Direction::Min);
-            search.batch = args.batch.unwrap_or(8).max(1);
+            search.batch = batch;
             let evaluator = Quadratic {
                 ms: args.objective_ms.unwrap_or(50),
                 busy: args.objective_busy,
@@ -194,7 +210,7 @@ pub fn work(args: &TuneArgs, ctx: &RunContext) -> Result<()> {
                 None,
                 &label,
             )?;
-            search.batch = args.batch.unwrap_or(8).max(1);
+            search.batch = batch;
             search.executions_per_trial = plan.executions;
             let evaluator = MlpEvaluator {
                 data: &data,

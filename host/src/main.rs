@@ -71,6 +71,8 @@ enum Command {
     /// Anomaly detection: one-class Fashion-MNIST (autoencoder, k-means, k-NN), k-means beside
     /// scikit-learn's, a vibration-monitoring demonstration.
     Anomaly(experiments::anomaly::AnomalyArgs),
+    /// A shared tuning study (SQLite or PostgreSQL): status, best trial, export, import.
+    Study(experiments::tune::study::StudyArgs),
     /// The seed's MLP trained on the GPU beside the CPU: loss curves and time per epoch.
     #[cfg(feature = "gpu")]
     GpuMlp(experiments::gpu_mlp::GpuMlpArgs),
@@ -122,6 +124,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Mlp(args) => vec![Box::new(mlp::MlpExperiment::new(args))],
         Command::Export(args) => return edgeml_host::firmware::run(&args, &ctx.data),
         Command::Import(args) => return edgeml_host::import::run(&args),
+        Command::Tune(args) if args.worker => return experiments::tune::study::work(&args, &ctx),
+        Command::Study(args) => return experiments::tune::study::command(&args),
         Command::Tune(args) => vec![Box::new(experiments::tune::TuneExperiment::new(args))],
         Command::Ensemble(args) => {
             vec![Box::new(experiments::tune::EnsembleExperiment::new(args))]

@@ -17,6 +17,7 @@ use edgeml_core::nn::Activation;
 use super::{Experiment, ExperimentReport, RunContext};
 use crate::cpu;
 use crate::report::progress;
+use crate::report::summary::Headline;
 use detectors::{AeSettings, DetectorSettings};
 
 pub use detectors::{ae_params, DETECTORS};
@@ -193,9 +194,36 @@ impl Experiment for AnomalyExperiment {
         let plots = render::plots(&one, &ctx.out_dir)?;
         Ok(ExperimentReport {
             markdown,
-            figures,
             plots,
             data_source: one.source.clone(),
+            headline: headline(&figures),
+            figures,
         })
     }
+}
+
+/// The terminal summary: each detector's mean AUROC, the k-means inertia, the sensor demo's
+/// precision and recall at the threshold.
+fn headline(figures: &serde_json::Value) -> Vec<Headline> {
+    let mut lines: Vec<Headline> = ["autoencoder", "kmeans", "knn", "ensemble"]
+        .iter()
+        .filter_map(|d| {
+            Headline::at(
+                figures,
+                &format!("/one_class/mean_auroc/{d}"),
+                format!("mean AUROC, {d}"),
+                "",
+            )
+        })
+        .collect();
+    if let Some(best) = lines.iter_mut().max_by(|a, b| a.value.total_cmp(&b.value)) {
+        *best = best.clone().reference("best; target ≥ 0.93");
+    }
+    lines.extend(Headline::at(
+        figures,
+        "/sensor/detectors/ensemble/recall",
+        "vibration demo recall, ensemble",
+        "",
+    ));
+    lines
 }

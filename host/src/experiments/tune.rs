@@ -10,6 +10,7 @@ pub mod ensemble;
 mod mlp;
 mod models;
 mod search;
+pub mod study;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -63,6 +64,39 @@ pub struct TuneArgs {
     /// (default: start afresh).
     #[arg(long)]
     pub resume: bool,
+    /// Join a study as one worker instead of running the experiment: the storage shared by
+    /// the study's workers, sqlite:PATH, postgres://…, jsonl:PATH (one process) or memory.
+    #[arg(long, requires_all = ["study", "worker"])]
+    pub storage: Option<String>,
+    /// The study's name (letters, digits, `-`, `_`, `.`).
+    #[arg(long, requires = "storage")]
+    pub study: Option<String>,
+    /// Run as a worker of `--study` in `--storage`: claim trials until the search is done,
+    /// then print a JSON summary.
+    #[arg(long, requires = "storage")]
+    pub worker: bool,
+    /// The worker's tuner (default tpe).
+    #[arg(long, value_enum)]
+    pub strategy: Option<study::StrategyName>,
+    /// What the worker trains (default mlp).
+    #[arg(long, value_enum)]
+    pub objective: Option<study::ObjectiveName>,
+    /// Trials proposed together in a study (default 8); every worker must give the same.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Trials this worker trains at once (default 1).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Seconds without a heartbeat before a running trial is re-queued; decided by the
+    /// worker that creates the study (default 60).
+    #[arg(long)]
+    pub heartbeat_timeout: Option<f64>,
+    /// Milliseconds the quadratic objective takes per trial (default 50).
+    #[arg(long, hide = true)]
+    pub objective_ms: Option<u64>,
+    /// The quadratic objective spins a core instead of sleeping.
+    #[arg(long, hide = true)]
+    pub objective_busy: bool,
 }
 
 /// The tuning experiment.

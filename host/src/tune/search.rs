@@ -1,21 +1,25 @@
-//! Running a search: the tuner proposes trials in batches, the batch trains in parallel on
-//! rayon's threads (each trial averaged over `executions_per_trial` seeds), finished trials go
-//! to the store, and a progress bar counts them.
+//! Running a search: the tuner proposes trials in batches from the finished history; each
+//! batch goes into a [`Storage`], from which this process's threads (and any other workers of
+//! the study) claim its trials and train them (each averaged over `executions_per_trial`
+//! seeds); the next batch is proposed once every trial of this one is done.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use edgeml_core::rng::Rng;
-use rayon::prelude::*;
 
 use super::grid::grid;
 use super::hyperband::schedule;
 use super::objective::Objective;
 use super::sample::random_config;
 use super::space::{Config, Space};
-use super::store::{trial_key, Store, Trial};
+use super::storage::{Claim, Memory, Pending, State, Storage, StudySpec};
+use super::store::Trial;
 use super::tpe::Tpe;
 use crate::report::progress;
 
@@ -171,22 +175,114 @@ pub fn execution_seed(seed: u64, index: usize, j: usize) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A trial waiting to run.
-struct Proposal {
-    index: usize,
-    tag: String,
-    config: Config,
-    epochs: usize,
+/// How this process takes part in a study: the storage it shares, its name, and how many
+/// trials it trains at once.
+pub struct Worker<'a> {
+    /// The study's trials.
+    pub storage: &'a dyn Storage,
+    /// This worker's name (unique among the study's workers; threads add `#k`).
+    pub name: String,
+    /// Trials trained at once in this process.
+    pub threads: usize,
+    /// Heartbeat timeout of the study when this worker creates it (seconds).
+    pub heartbeat_timeout_s: f64,
+    /// Wait between looks at the storage while other workers finish a batch.
+    pub poll: Duration,
+    /// Called once per trial of each batch: with the coordination times when this worker
+    /// trained it, `None` when it was found finished (by another worker, or before).
+    pub on_trial: &'a (dyn Fn(&Trial, Option<Coordination>) + Sync),
+}
+
+/// Time a worker spent on the storage for one trial it trained.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Coordination {
+    /// The claim that returned the trial (re-queuing stale trials included).
+    pub claim: Duration,
+    /// Recording the result.
+    pub report: Duration,
+}
+
+/// The default name of a worker: host name and process id.
+pub fn worker_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    format!("{host}:{}", std::process::id())
 }
 
 impl Search {
-    fn run_one(&self, p: &Proposal, evaluator: &dyn Evaluator) -> Result<Trial> {
+    /// The study settings this search proposes its trials from.
+    pub fn spec(&self, heartbeat_timeout_s: f64) -> StudySpec {
+        StudySpec {
+            objective: self.objective.clone(),
+            strategy: format!("{:?}", self.strategy),
+            space: self.space.summary(),
+            seed: self.seed,
+            max_trials: self.max_trials,
+            max_epochs: self.max_epochs,
+            executions_per_trial: self.executions_per_trial.max(1),
+            batch: self.batch.max(1),
+            heartbeat_timeout_s,
+        }
+    }
+
+    /// Trials the search will run in all.
+    pub fn planned_trials(&self) -> Result<usize> {
+        Ok(match self.strategy {
+            Strategy::Hyperband { eta } => schedule(self.max_epochs, eta)?
+                .iter()
+                .flat_map(|b| &b.rungs)
+                .map(|r| r.configs)
+                .sum(),
+            Strategy::Grid { float_points } => {
+                self.grid_configs(float_points)?.len().min(self.max_trials)
+            }
+            _ => self.max_trials,
+        })
+    }
+
+    fn grid_configs(&self, float_points: usize) -> Result<Vec<Config>> {
+        grid(&self.space, float_points, self.max_trials.max(1) * 1000)
+    }
+
+    /// Trains one claimed trial, heartbeating on a side thread every quarter timeout.
+    fn run_claimed(
+        &self,
+        claim: &Claim,
+        evaluator: &dyn Evaluator,
+        storage: &dyn Storage,
+        me: &str,
+        timeout_s: f64,
+    ) -> Result<Trial> {
+        let every = Duration::from_secs_f64((timeout_s / 4.0).clamp(0.01, 3600.0));
+        let (stop, stopped) = mpsc::channel::<()>();
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                    if let Err(err) = storage.heartbeat(claim, me) {
+                        eprintln!("warning: {err:#}");
+                    }
+                }
+            });
+            let trial = self.run_one(&claim.pending, evaluator);
+            drop(stop);
+            trial
+        })
+    }
+
+    fn run_one(&self, p: &Pending, evaluator: &dyn Evaluator) -> Result<Trial> {
         let start = Instant::now();
         let mut values = Vec::new();
         let (mut epochs_run, mut best_epoch) = (0usize, None);
         for j in 0..self.executions_per_trial.max(1) {
-            let m =
-                evaluator.evaluate(&p.config, p.epochs, execution_seed(self.seed, p.index, j))?;
+            let m = evaluator.evaluate(
+                &p.config,
+                p.budget_epochs,
+                execution_seed(self.seed, p.index, j),
+            )?;
             values.push(m.value);
             epochs_run += m.epochs;
             if j == 0 {
@@ -197,7 +293,7 @@ impl Search {
             index: p.index,
             tag: p.tag.clone(),
             config: p.config.clone(),
-            budget_epochs: p.epochs,
+            budget_epochs: p.budget_epochs,
             value: values.iter().sum::<f64>() / values.len() as f64,
             values,
             epochs_run,
@@ -206,85 +302,143 @@ impl Search {
         })
     }
 
-    /// Runs (or loads from the store) the proposals, in parallel, returning them in order.
+    /// Runs one batch through the storage: enqueue it (idempotently), claim and train its
+    /// waiting trials on the worker's threads, then wait until every trial of the batch is
+    /// done (re-queuing stale ones through the claims); returns them in proposal order.
     fn run_batch(
         &self,
-        batch: Vec<Proposal>,
+        batch: &[Pending],
         evaluator: &dyn Evaluator,
-        store: &Mutex<Store>,
-        evaluated: &Mutex<usize>,
-        bar: &indicatif::ProgressBar,
+        worker: &Worker<'_>,
+        timeout_s: f64,
+        evaluated: &AtomicUsize,
     ) -> Result<Vec<Trial>> {
-        batch
-            .par_iter()
-            .map(|p| {
-                let key = trial_key(p.index, p.epochs, &p.config);
-                let cached = store
-                    .lock()
-                    .map_err(|_| anyhow!("store lock poisoned"))?
-                    .get(&key)
-                    .cloned();
-                let trial = match cached {
-                    Some(t) => t,
-                    None => {
-                        let t = self.run_one(p, evaluator)?;
-                        store
-                            .lock()
-                            .map_err(|_| anyhow!("store lock poisoned"))?
-                            .record(&t)?;
-                        *evaluated.lock().map_err(|_| anyhow!("lock poisoned"))? += 1;
-                        t
+        let (Some(first), Some(last)) = (batch.first(), batch.last()) else {
+            return Ok(Vec::new());
+        };
+        let range = (first.index, last.index + 1);
+        let keys: Vec<String> = batch.iter().map(Pending::key).collect();
+        let storage = worker.storage;
+        storage.enqueue(batch)?;
+        let trained_here = Mutex::new(Vec::new());
+        let trained_here = &trained_here;
+        loop {
+            std::thread::scope(|scope| -> Result<()> {
+                let handles: Vec<_> = (0..worker.threads.clamp(1, batch.len()))
+                    .map(|k| {
+                        scope.spawn(move || -> Result<()> {
+                            let me = format!("{}#{k}", worker.name);
+                            loop {
+                                let asked = Instant::now();
+                                let Some(claim) = storage.claim(range, &me, timeout_s)? else {
+                                    break;
+                                };
+                                let claimed = asked.elapsed();
+                                let trial =
+                                    self.run_claimed(&claim, evaluator, storage, &me, timeout_s)?;
+                                let reporting = Instant::now();
+                                if storage.complete(&claim, &me, &trial)? {
+                                    let times = Coordination {
+                                        claim: claimed,
+                                        report: reporting.elapsed(),
+                                    };
+                                    evaluated.fetch_add(1, Ordering::Relaxed);
+                                    trained_here
+                                        .lock()
+                                        .map_err(|_| anyhow!("lock poisoned"))?
+                                        .push(trial.index);
+                                    (worker.on_trial)(&trial, Some(times));
+                                }
+                            }
+                            Ok(())
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    h.join()
+                        .map_err(|_| anyhow!("a worker thread panicked"))??;
+                }
+                Ok(())
+            })?;
+            let mut done: HashMap<String, Trial> = HashMap::new();
+            let mut present = 0usize;
+            for row in storage.rows(Some(range))? {
+                if keys.contains(&row.key) {
+                    present += 1;
+                    if let (State::Done, Some(t)) = (row.state, row.trial) {
+                        done.insert(row.key, t);
                     }
-                };
-                bar.inc(1);
-                bar.set_message(format!("last {:.4}", trial.value));
-                Ok(trial)
-            })
-            .collect()
+                }
+            }
+            if done.len() == keys.len() {
+                let here = trained_here.lock().map_err(|_| anyhow!("lock poisoned"))?;
+                let trials = keys
+                    .iter()
+                    .map(|k| {
+                        done.remove(k)
+                            .ok_or_else(|| anyhow!("{}: trial {k} missing", storage.describe()))
+                    })
+                    .collect::<Result<Vec<Trial>>>()?;
+                for t in trials.iter().filter(|t| !here.contains(&t.index)) {
+                    (worker.on_trial)(t, None);
+                }
+                return Ok(trials);
+            }
+            if present < keys.len() {
+                storage.enqueue(batch)?;
+            }
+            std::thread::sleep(worker.poll);
+        }
     }
 
-    /// Runs the search with `evaluator`, resuming from the store when one is set.
-    pub fn run(&self, evaluator: &dyn Evaluator) -> Result<Results> {
-        let store = Mutex::new(match &self.store {
-            Some(path) => Store::open(path)?,
-            None => Store::memory(),
-        });
-        let evaluated = Mutex::new(0usize);
+    /// Runs the search as one worker of the study in `worker.storage`: every worker computes
+    /// the same proposals from the finished trials it reads there, so any number of them,
+    /// started anywhere, share the trials and end with the same results. Errors when the
+    /// study was created with a different search.
+    pub fn run_on(&self, evaluator: &dyn Evaluator, worker: &Worker<'_>) -> Result<Results> {
+        let ours = self.spec(worker.heartbeat_timeout_s);
+        let spec = worker.storage.ensure_study(&ours)?;
+        if !spec.same_search(&ours) {
+            bail!(
+                "{}: the study was created for another search ({} seed {} trials {} batch {}); \
+                 this worker runs {} seed {} trials {} batch {}",
+                worker.storage.describe(),
+                spec.strategy,
+                spec.seed,
+                spec.max_trials,
+                spec.batch,
+                ours.strategy,
+                ours.seed,
+                ours.max_trials,
+                ours.batch
+            );
+        }
+        let timeout_s = spec.heartbeat_timeout_s;
+        let evaluated = AtomicUsize::new(0);
         let mut rng = Rng::new(self.seed);
         let mut trials: Vec<Trial> = Vec::new();
         let batch = self.batch.max(1);
         match self.strategy {
             Strategy::Hyperband { eta } => {
-                let brackets = schedule(self.max_epochs, eta)?;
-                let count: usize = brackets
-                    .iter()
-                    .flat_map(|b| &b.rungs)
-                    .map(|r| r.configs)
-                    .sum();
-                let bar = progress::bar(count as u64, &self.label);
-                for bracket in &brackets {
+                for bracket in &schedule(self.max_epochs, eta)? {
                     let first = bracket.rungs.first().map_or(0, |r| r.configs);
                     let mut alive: Vec<Config> = (0..first)
                         .map(|_| random_config(&self.space, &mut rng))
                         .collect();
                     for (i, rung) in bracket.rungs.iter().enumerate() {
                         alive.truncate(rung.configs);
-                        let proposals: Vec<Proposal> = alive
+                        let proposals: Vec<Pending> = alive
                             .iter()
-                            .map(|c| Proposal {
-                                index: trials.len(),
+                            .enumerate()
+                            .map(|(k, c)| Pending {
+                                index: trials.len() + k,
                                 tag: format!("hyperband s={} rung {i}", bracket.s),
                                 config: c.clone(),
-                                epochs: rung.epochs,
-                            })
-                            .enumerate()
-                            .map(|(k, mut p)| {
-                                p.index += k;
-                                p
+                                budget_epochs: rung.epochs,
                             })
                             .collect();
                         let mut done =
-                            self.run_batch(proposals, evaluator, &store, &evaluated, &bar)?;
+                            self.run_batch(&proposals, evaluator, worker, timeout_s, &evaluated)?;
                         done.sort_by(|a, b| {
                             self.objective
                                 .loss(a.value)
@@ -296,28 +450,20 @@ impl Search {
                         trials.extend(done);
                     }
                 }
-                bar.finish_and_clear();
             }
             strategy => {
                 let grid_configs = match strategy {
-                    Strategy::Grid { float_points } => Some(grid(
-                        &self.space,
-                        float_points,
-                        self.max_trials.max(1) * 1000,
-                    )?),
+                    Strategy::Grid { float_points } => Some(self.grid_configs(float_points)?),
                     _ => None,
                 };
-                let total = grid_configs
-                    .as_ref()
-                    .map_or(self.max_trials, |g| g.len().min(self.max_trials));
-                let bar = progress::bar(total as u64, &self.label);
+                let total = self.planned_trials()?;
                 while trials.len() < total {
                     let history: Vec<(Config, f64)> = trials
                         .iter()
                         .map(|t| (t.config.clone(), self.objective.loss(t.value)))
                         .collect();
                     let n = batch.min(total - trials.len());
-                    let proposals: Vec<Proposal> = (0..n)
+                    let proposals: Vec<Pending> = (0..n)
                         .map(|k| {
                             let index = trials.len() + k;
                             let config = match (&grid_configs, strategy) {
@@ -327,26 +473,49 @@ impl Search {
                                 }
                                 _ => random_config(&self.space, &mut rng),
                             };
-                            Proposal {
+                            Pending {
                                 index,
                                 tag: strategy.name().into(),
                                 config,
-                                epochs: self.max_epochs,
+                                budget_epochs: self.max_epochs,
                             }
                         })
                         .collect();
-                    trials.extend(self.run_batch(proposals, evaluator, &store, &evaluated, &bar)?);
+                    let done =
+                        self.run_batch(&proposals, evaluator, worker, timeout_s, &evaluated)?;
+                    trials.extend(done);
                 }
-                bar.finish_and_clear();
             }
         }
-        let evaluated = evaluated
-            .into_inner()
-            .map_err(|_| anyhow!("lock poisoned"))?;
         Ok(Results {
             objective: self.objective.clone(),
             trials,
-            evaluated,
+            evaluated: evaluated.into_inner(),
         })
     }
+
+    /// Runs the search in this process with `evaluator` (batches on rayon's thread count),
+    /// resuming from and appending to the JSON-lines store when one is set.
+    pub fn run(&self, evaluator: &dyn Evaluator) -> Result<Results> {
+        let storage = Memory::new(self.store.as_deref())?;
+        let bar = progress::bar(self.planned_trials()? as u64, &self.label);
+        let on_trial = |t: &Trial, _: Option<Coordination>| {
+            bar.inc(1);
+            bar.set_message(format!("last {:.4}", t.value));
+        };
+        let worker = Worker {
+            storage: &storage,
+            name: "local".into(),
+            threads: rayon::current_num_threads(),
+            heartbeat_timeout_s: LOCAL_TIMEOUT_S,
+            poll: Duration::from_millis(1),
+            on_trial: &on_trial,
+        };
+        let results = self.run_on(evaluator, &worker);
+        bar.finish_and_clear();
+        results
+    }
 }
+
+/// Heartbeat timeout of a search within one process (its trials are never abandoned).
+const LOCAL_TIMEOUT_S: f64 = 1e9;

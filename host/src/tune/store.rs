@@ -89,6 +89,11 @@ impl Store {
         self.done.get(key)
     }
 
+    /// The finished trials held, in no particular order.
+    pub fn trials(&self) -> impl Iterator<Item = &Trial> {
+        self.done.values()
+    }
+
     /// Number of finished trials held.
     pub fn len(&self) -> usize {
         self.done.len()

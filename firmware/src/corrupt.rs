@@ -2,11 +2,12 @@
 //! printed error code), never as a model and never as a hard fault.
 
 use crate::data;
+use crate::dims::{FASHION_CLASSES, FASHION_D, MLP_SIZES};
 use crate::memory::Memory;
 use cortex_m_semihosting::hprintln;
-use edgeml_core::nn::{MlpView, QuantMlp};
+use edgeml_core::nn::{view_scratch_len, MlpView, QuantMlp};
 use edgeml_core::tree::serial;
-use edgeml_core::Result;
+use edgeml_core::{Error, Result};
 
 /// How a copy is damaged: flip the bits of byte `at` (from the start, or the end when
 /// negative), or drop the last byte.
@@ -68,4 +69,40 @@ pub fn run(mem: &mut Memory) {
         let loaded = serial::load(bytes, &mut mem.nodes, &mut mem.roots, &mut mem.base);
         report("gbdt", case, loaded.map(|_| ()));
     }
+}
+
+/// The f32 and f16 MLPs from RAM copies at every offset 0..4 (aligned, 2-byte aligned, odd)
+/// must give the flash models' logits bit for bit on the first image: the assembly blocks for
+/// aligned rows, the word-load f16 block and the byte-wise reads all agree.
+pub fn unaligned(mem: &mut Memory) -> Result<()> {
+    const SCRATCH: usize = view_scratch_len(&MLP_SIZES);
+    let mut image = [0.0f32; FASHION_D];
+    for (x, &p) in image.iter_mut().zip(data::FASHION_X) {
+        *x = f32::from(p) / 255.0;
+    }
+    let mut scratch = [0.0f32; SCRATCH];
+    for (name, model) in [("f32", data::MLP_F32), ("f16", data::MLP_F16)] {
+        let mut expected = [0.0f32; FASHION_CLASSES];
+        MlpView::new(model)?.forward(&image, &mut scratch, &mut expected)?;
+        for offset in 0..4 {
+            let copy = mem
+                .bytes
+                .get_mut(offset..offset + model.len())
+                .ok_or(Error::Empty)?;
+            copy.copy_from_slice(model);
+            let mut got = [0.0f32; FASHION_CLASSES];
+            MlpView::new(copy)?.forward(&image, &mut scratch, &mut got)?;
+            let same = got
+                .iter()
+                .zip(&expected)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            if !same {
+                return Err(Error::Corrupt {
+                    reason: "an unaligned copy of the MLP gives other logits",
+                });
+            }
+        }
+        hprintln!("# unaligned mlp_{} offsets 0-3 agree bit for bit", name);
+    }
+    Ok(())
 }

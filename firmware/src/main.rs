@@ -75,6 +75,8 @@ fn run() -> Result<()> {
     train::run(mem, &counter)?;
     #[cfg(feature = "corrupt")]
     corrupt::run(mem);
+    #[cfg(all(feature = "corrupt", feature = "mlp-f32", feature = "mlp-f16"))]
+    corrupt::unaligned(mem)?;
     footprint(mem);
     Ok(())
 }

@@ -76,8 +76,8 @@ pub struct Memory {
     pub bytes: [u8; CORRUPT_LEN],
 }
 
-/// Bytes of the largest model corrupted in RAM (the f16 MLP; the int8 MLP is smaller).
-pub const CORRUPT_LEN: usize = 256 * 1024;
+/// Bytes of the RAM copies of models (corrupted ones, and the f32 MLP at offsets 0..4).
+pub const CORRUPT_LEN: usize = 412 * 1024;
 
 #[cfg(any(feature = "gbdt", feature = "corrupt"))]
 const NODE: Node = Node {

@@ -4,7 +4,8 @@ and scikit-learn's KMeans beside edgeml's k-means, one thread each.
 Protocol (the same rows edgeml uses): for each normal class c, the training images of class c
 in file order, the last tenth held out (edgeml calibrates on it; here it is unused), the rest
 fitted; the first --test-rows test images scored; AUROC with c normal and every other class
-anomalous (roc_auc_score, higher score = more anomalous). Pixels are bytes / 255.
+anomalous (roc_auc_score, higher score = more anomalous). Pixels are bytes / 255, then (with
+--transform sqrt, edgeml's default) their square roots, as edgeml's detectors see them.
 
 Detectors: PCA reconstruction error (--pca-components), IsolationForest (100 trees),
 OneClassSVM (RBF, gamma='scale', nu=0.1, on --ocsvm-rows fitted rows: its cost is quadratic),
@@ -163,16 +164,20 @@ def main():
     p.add_argument("--ocsvm-rows", type=int, default=2000)
     p.add_argument("--kmeans-rows", type=int, default=60000)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--transform", choices=["sqrt", "none"], default="sqrt",
+                   help="per-pixel transform of the one-class protocol (as edgeml's --transform)")
     p.add_argument("--edgeml", help="edgeml's anomaly.json from the same run")
     p.add_argument("--out", default="report/peers_anomaly.md")
     args = p.parse_args()
     args.classes = [int(c) for c in args.classes.split(",")]
     train, test = load("train"), load("t10k")
+    f = np.sqrt if args.transform == "sqrt" else (lambda a: a)
     with threadpool_limits(limits=1):
         result = {
             "sklearn": sklearn.__version__,
             "numpy": np.__version__,
-            "one_class": one_class(args, train, test),
+            "transform": args.transform,
+            "one_class": one_class(args, (f(train[0]), train[1]), (f(test[0]), test[1])),
             "kmeans": kmeans_timing(args, train),
         }
     print(json.dumps(result, indent=1))

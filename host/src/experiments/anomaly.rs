@@ -21,7 +21,7 @@ use crate::report::summary::Headline;
 use detectors::{AeSettings, DetectorSettings};
 
 pub use detectors::{ae_params, DETECTORS};
-pub use one_class::{histograms, roc_curve};
+pub use one_class::{histograms, roc_curve, Transform};
 pub use sensor::FAULTS;
 
 /// Most parameters the Fashion-MNIST autoencoder may have (the bound).
@@ -40,6 +40,9 @@ pub struct AnomalyArgs {
     /// Test images scored (default 10000; 1000 with --quick).
     #[arg(long)]
     pub test_rows: Option<usize>,
+    /// Per-pixel transform before the detectors (default sqrt).
+    #[arg(long, value_enum)]
+    pub transform: Option<Transform>,
     /// Hidden layer sizes of the autoencoder, comma-separated (default 60,30,60: 98 614
     /// parameters).
     #[arg(long, value_delimiter = ',')]
@@ -119,6 +122,7 @@ impl AnomalyExperiment {
             bail!("--classes: {bad} is not a Fashion-MNIST class (0 to 9)");
         }
         Ok(one_class::Settings {
+            transform: a.transform.unwrap_or_default(),
             classes,
             train_per_class: a.train_per_class.unwrap_or(if quick { 300 } else { 6000 }),
             test_rows: a.test_rows.unwrap_or(if quick { 1000 } else { 10000 }),

@@ -11,9 +11,39 @@ use rayon::prelude::*;
 use super::detectors::{self, DetectorSettings, Rows, Scores, DETECTORS};
 use crate::datasets::{self, DataConfig, Targets};
 
+/// A per-pixel transform applied to every image before the detectors see it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Transform {
+    /// Pixels as loaded, in [0, 1].
+    None,
+    /// √pixel (still in [0, 1]): squared L2 between transformed images is twice the squared
+    /// Hellinger distance, which weighs faint strokes closer to bright ones.
+    #[default]
+    Sqrt,
+}
+
+impl Transform {
+    /// The name used in the report and the JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transform::None => "none",
+            Transform::Sqrt => "sqrt",
+        }
+    }
+
+    fn apply(self, v: f32) -> f32 {
+        match self {
+            Transform::None => v,
+            Transform::Sqrt => v.max(0.0).sqrt(),
+        }
+    }
+}
+
 /// Sizes of the run.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// Per-pixel transform.
+    pub transform: Transform,
     /// Normal classes to run.
     pub classes: Vec<u8>,
     /// Training images per class used (at most the 6 000 of Fashion-MNIST).
@@ -100,11 +130,15 @@ fn result(scores: &Scores, anomalous: &[bool]) -> Result<DetectorResult> {
     })
 }
 
-fn rows_of(features: &ndarray::Array2<f32>, pick: impl Iterator<Item = usize>) -> Rows {
+fn rows_of(
+    features: &ndarray::Array2<f32>,
+    pick: impl Iterator<Item = usize>,
+    transform: Transform,
+) -> Rows {
     let cols = features.ncols();
     let mut x = Vec::new();
     for i in pick {
-        x.extend(features.row(i).iter().copied());
+        x.extend(features.row(i).iter().map(|&v| transform.apply(v)));
     }
     Rows { x, cols }
 }
@@ -129,7 +163,7 @@ pub fn run(
     let train_labels = labels(&split.train.targets)?;
     let test_labels = labels(&split.test.targets)?;
     let test_n = s.test_rows.min(test_labels.len());
-    let test = rows_of(&split.test.features, 0..test_n);
+    let test = rows_of(&split.test.features, 0..test_n, s.transform);
     let results: Result<Vec<ClassResult>> = s
         .classes
         .par_iter()
@@ -148,10 +182,12 @@ pub fn run(
             let fit = rows_of(
                 &split.train.features,
                 own[..own.len() - held].iter().copied(),
+                s.transform,
             );
             let calibration = rows_of(
                 &split.train.features,
                 own[own.len() - held..].iter().copied(),
+                s.transform,
             );
             let anomalous: Vec<bool> = test_labels[..test_n].iter().map(|&l| l != c).collect();
             let scores = detectors::all(

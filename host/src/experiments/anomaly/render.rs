@@ -41,11 +41,14 @@ fn one_class_text(i: &Inputs<'_>) -> Result<(String, Value)> {
          {:?} ({params} parameters, ReLU, sigmoid output, MSE, Adam, {} epochs); k-means with \
          {} centroids (distance to the nearest); k-NN distance to the {}-th nearest normal \
          image; the ensemble sums the autoencoder's and k-NN's scores, each standardized by its \
-         held-out normal mean and std (Welford).\n\n",
+         held-out normal mean and std (Welford). Pixel transform: `{}` (`sqrt`: each pixel \
+         replaced by its square root, so squared L2 is twice the squared Hellinger \
+         distance).\n\n",
         i.settings.detectors.ae.sizes,
         i.settings.detectors.ae.epochs,
         i.settings.detectors.clusters,
-        i.settings.detectors.k
+        i.settings.detectors.k,
+        i.settings.transform.name(),
     );
     let mut headers = vec!["class".to_string()];
     headers.extend(DETECTORS.iter().map(|d| d.to_string()));
@@ -91,6 +94,7 @@ fn one_class_text(i: &Inputs<'_>) -> Result<(String, Value)> {
     let figures = json!({
         "classes": one.classes.iter().map(|c| c.class).collect::<Vec<_>>(),
         "synthetic": one.synthetic,
+        "transform": i.settings.transform.name(),
         "fit_rows_per_class": fit, "calibration_rows_per_class": held, "test_rows": test,
         "autoencoder_sizes": i.settings.detectors.ae.sizes, "autoencoder_params": params,
         "auroc": auroc, "mean_auroc": mean(|r| r.auroc),

@@ -149,8 +149,9 @@ pub trait Storage: Send + Sync {
     fn spec(&self) -> Result<Option<StudySpec>>;
     /// Adds the proposals that are not stored yet (by key); existing rows are left alone.
     fn enqueue(&self, pending: &[Pending]) -> Result<()>;
-    /// Re-queues running trials whose heartbeat is older than `timeout_s`, then claims the
-    /// waiting trial with the lowest index in `indices` (`start..end`) for `worker`.
+    /// Claims the waiting trial with the lowest index in `indices` (`start..end`) for
+    /// `worker`; when none is waiting, first re-queues the running trials whose heartbeat is
+    /// older than `timeout_s`.
     fn claim(&self, indices: (usize, usize), worker: &str, timeout_s: f64)
         -> Result<Option<Claim>>;
     /// Refreshes the claim's heartbeat; false when the worker no longer owns it.

@@ -141,19 +141,23 @@ impl Storage for Postgres {
     }
 
     fn enqueue(&self, pending: &[Pending]) -> Result<()> {
-        let mut client = self.lock()?;
-        let mut tx = client.transaction()?;
-        let insert = tx.prepare(
-            "INSERT INTO edgeml_trials (study, key, idx, proposal, state) VALUES ($1, $2, $3, \
-             $4, 'waiting') ON CONFLICT (study, key) DO NOTHING",
-        )?;
-        for p in pending {
-            tx.execute(
-                &insert,
-                &[&self.study, &p.key(), &db_index(p.index), &pending_json(p)?],
-            )?;
-        }
-        tx.commit().with_context(|| self.what("enqueuing trials"))
+        let keys: Vec<String> = pending.iter().map(Pending::key).collect();
+        let indices: Vec<i64> = pending.iter().map(|p| db_index(p.index)).collect();
+        let proposals = pending
+            .iter()
+            .map(pending_json)
+            .collect::<Result<Vec<String>>>()?;
+        // One statement for the whole batch: workers enqueuing the same batch at once wait
+        // for one another's insert only once.
+        self.lock()?
+            .execute(
+                "INSERT INTO edgeml_trials (study, key, idx, proposal, state) SELECT $1, k, i, p, \
+                 'waiting' FROM unnest($2::text[], $3::bigint[], $4::text[]) AS b(k, i, p) \
+                 ORDER BY i ON CONFLICT (study, key) DO NOTHING",
+                &[&self.study, &keys, &indices, &proposals],
+            )
+            .with_context(|| self.what("enqueuing trials"))?;
+        Ok(())
     }
 
     fn claim(

@@ -127,7 +127,7 @@ fn four_workers_one_killed(url: &str, study: &str) {
     // Kill the owner of a running trial; if it finished that trial between the look and the
     // kill (a window of a few milliseconds), start a replacement and try again.
     let start = Instant::now();
-    let mut killed: Option<(String, usize)> = None;
+    let mut killed: Option<(String, usize, Instant)> = None;
     while killed.is_none() {
         assert!(
             start.elapsed() < Duration::from_secs(30),
@@ -145,6 +145,7 @@ fn four_workers_one_killed(url: &str, study: &str) {
             continue;
         };
         workers[k].1.kill().unwrap();
+        let killed_at = Instant::now();
         workers[k].1.wait().unwrap();
         let name = workers[k].0.clone();
         let still = storage.rows(None).unwrap().into_iter().any(|r| {
@@ -153,7 +154,7 @@ fn four_workers_one_killed(url: &str, study: &str) {
                 && r.worker.as_deref() == Some(owner.as_str())
         });
         if still {
-            killed = Some((name, index));
+            killed = Some((name, index, killed_at));
         }
         workers.remove(k);
         if !still {
@@ -161,7 +162,28 @@ fn four_workers_one_killed(url: &str, study: &str) {
             workers.push((name.clone(), spawn(&args, dir, &name)));
         }
     }
-    let (killed_name, killed_index) = killed.unwrap();
+    let (killed_name, killed_index, killed_at) = killed.unwrap();
+    // How long the killed trial waited (reported, not asserted: speed is for benchmarks).
+    loop {
+        let rows = storage.rows(None).unwrap();
+        if rows
+            .iter()
+            .any(|r| r.pending.index == killed_index && r.attempt >= 2)
+        {
+            break;
+        }
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(60),
+            "the killed worker's trial was never claimed again"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    eprintln!(
+        "{}: trial {killed_index} of the killed worker claimed again {:.2} s after the kill \
+         (heartbeat timeout 1.5 s)",
+        storage.describe(),
+        killed_at.elapsed().as_secs_f64()
+    );
     let mut names = vec![killed_name.clone()];
     for (name, child) in &mut workers {
         assert!(

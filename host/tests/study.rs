@@ -6,6 +6,7 @@
 //! and JSON-lines import/export.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -178,7 +179,8 @@ fn four_workers_one_killed(url: &str, study: &str) {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "{}: trial {killed_index} of the killed worker claimed again {:.2} s after the kill \
          (heartbeat timeout 1.5 s)",
         storage.describe(),
@@ -245,7 +247,9 @@ fn postgres_url() -> Option<String> {
     match std::env::var("EDGEML_TEST_POSTGRES") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            println!(
+            // Straight to the stream, past the test harness's capture, so it shows.
+            let _ = writeln!(
+                std::io::stderr(),
                 "skipped: EDGEML_TEST_POSTGRES is not set (.ci/test-all starts a PostgreSQL \
                  server and sets it); the SQLite tests still run"
             );
@@ -445,17 +449,25 @@ fn claim_protocol(storage: &dyn Storage) {
     assert!(!storage.complete(&a, "b", &trial(&a)).unwrap(), "not b's");
     assert!(storage.complete(&a, "a", &trial(&a)).unwrap());
     assert!(!storage.complete(&a, "a", &trial(&a)).unwrap(), "only once");
-    // b stops heartbeating: after the timeout its trial goes to the next claimer.
+    // b stops heartbeating. Waiting trials go first; once none is left, b's trial, older
+    // than the timeout, goes back to the queue and to the next claimer, its attempt counted.
     std::thread::sleep(Duration::from_millis(400));
     let c = storage.claim((0, 3), "c", 0.2).unwrap().unwrap();
-    assert_eq!((c.pending.index, c.attempt), (1, 2));
+    assert_eq!((c.pending.index, c.attempt), (2, 1));
+    let d = storage.claim((0, 3), "d", 0.2).unwrap().unwrap();
+    assert_eq!((d.pending.index, d.attempt), (1, 2));
+    assert!(
+        storage.claim((0, 3), "e", 0.2).unwrap().is_none(),
+        "c is alive"
+    );
     assert!(!storage.heartbeat(&b, "b").unwrap(), "b lost it");
     assert!(!storage.complete(&b, "b", &trial(&b)).unwrap());
-    assert!(storage.heartbeat(&c, "c").unwrap());
-    assert!(storage.complete(&c, "c", &trial(&c)).unwrap());
+    assert!(storage.heartbeat(&d, "d").unwrap());
+    assert!(storage.complete(&d, "d", &trial(&d)).unwrap());
     let rows = storage.rows(None).unwrap();
     let states: Vec<State> = rows.iter().map(|r| r.state).collect();
-    assert_eq!(states, [State::Done, State::Done, State::Waiting]);
+    assert_eq!(states, [State::Done, State::Done, State::Running]);
+    assert_eq!(rows[2].worker.as_deref(), Some("c"));
     assert_eq!(rows[1].trial.as_ref().map(|t| t.value), Some(1.0));
 }
 

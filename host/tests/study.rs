@@ -488,3 +488,42 @@ fn claim_protocol_in_postgres() {
             .as_ref(),
     );
 }
+
+#[test]
+fn a_worker_with_other_settings_or_a_corrupt_row_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let db = path.join("s.db");
+    let url = format!("sqlite:{}", db.display());
+    let mut first = spawn(&worker_args(&url, "s", "random", 4, 0), path, "first");
+    assert!(wait(
+        &mut first,
+        Duration::from_secs(60),
+        "the first worker"
+    ));
+    // Another trial count would propose other trials: refused, both settings named.
+    let mut other = spawn(&worker_args(&url, "s", "random", 5, 0), path, "other");
+    assert!(!wait(
+        &mut other,
+        Duration::from_secs(60),
+        "the other worker"
+    ));
+    let err = std::fs::read_to_string(path.join("other.err")).unwrap();
+    assert!(err.contains("created for another search"), "{err}");
+    assert!(
+        err.contains("trials 4") && err.contains("trials 5"),
+        "{err}"
+    );
+    // A row whose proposal is not JSON: every reader says which storage and row.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE trials SET proposal = '{not json' WHERE idx = 2", [])
+        .unwrap();
+    drop(conn);
+    let status = Command::new(BIN)
+        .args(["study", "status", "--storage", &url, "--study", "s"])
+        .output()
+        .unwrap();
+    assert!(!status.status.success());
+    let err = String::from_utf8_lossy(&status.stderr);
+    assert!(err.contains("s.db") && err.contains("row 3"), "{err}");
+}

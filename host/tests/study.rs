@@ -6,6 +6,7 @@
 //! and JSON-lines import/export.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -127,7 +128,7 @@ fn four_workers_one_killed(url: &str, study: &str) {
     // Kill the owner of a running trial; if it finished that trial between the look and the
     // kill (a window of a few milliseconds), start a replacement and try again.
     let start = Instant::now();
-    let mut killed: Option<(String, usize)> = None;
+    let mut killed: Option<(String, usize, Instant)> = None;
     while killed.is_none() {
         assert!(
             start.elapsed() < Duration::from_secs(30),
@@ -145,6 +146,7 @@ fn four_workers_one_killed(url: &str, study: &str) {
             continue;
         };
         workers[k].1.kill().unwrap();
+        let killed_at = Instant::now();
         workers[k].1.wait().unwrap();
         let name = workers[k].0.clone();
         let still = storage.rows(None).unwrap().into_iter().any(|r| {
@@ -153,7 +155,7 @@ fn four_workers_one_killed(url: &str, study: &str) {
                 && r.worker.as_deref() == Some(owner.as_str())
         });
         if still {
-            killed = Some((name, index));
+            killed = Some((name, index, killed_at));
         }
         workers.remove(k);
         if !still {
@@ -161,7 +163,29 @@ fn four_workers_one_killed(url: &str, study: &str) {
             workers.push((name.clone(), spawn(&args, dir, &name)));
         }
     }
-    let (killed_name, killed_index) = killed.unwrap();
+    let (killed_name, killed_index, killed_at) = killed.unwrap();
+    // How long the killed trial waited (reported, not asserted: speed is for benchmarks).
+    loop {
+        let rows = storage.rows(None).unwrap();
+        if rows
+            .iter()
+            .any(|r| r.pending.index == killed_index && r.attempt >= 2)
+        {
+            break;
+        }
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(60),
+            "the killed worker's trial was never claimed again"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "{}: trial {killed_index} of the killed worker claimed again {:.2} s after the kill \
+         (heartbeat timeout 1.5 s)",
+        storage.describe(),
+        killed_at.elapsed().as_secs_f64()
+    );
     let mut names = vec![killed_name.clone()];
     for (name, child) in &mut workers {
         assert!(
@@ -223,7 +247,9 @@ fn postgres_url() -> Option<String> {
     match std::env::var("EDGEML_TEST_POSTGRES") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            println!(
+            // Straight to the stream, past the test harness's capture, so it shows.
+            let _ = writeln!(
+                std::io::stderr(),
                 "skipped: EDGEML_TEST_POSTGRES is not set (.ci/test-all starts a PostgreSQL \
                  server and sets it); the SQLite tests still run"
             );
@@ -423,17 +449,25 @@ fn claim_protocol(storage: &dyn Storage) {
     assert!(!storage.complete(&a, "b", &trial(&a)).unwrap(), "not b's");
     assert!(storage.complete(&a, "a", &trial(&a)).unwrap());
     assert!(!storage.complete(&a, "a", &trial(&a)).unwrap(), "only once");
-    // b stops heartbeating: after the timeout its trial goes to the next claimer.
+    // b stops heartbeating. Waiting trials go first; once none is left, b's trial, older
+    // than the timeout, goes back to the queue and to the next claimer, its attempt counted.
     std::thread::sleep(Duration::from_millis(400));
     let c = storage.claim((0, 3), "c", 0.2).unwrap().unwrap();
-    assert_eq!((c.pending.index, c.attempt), (1, 2));
+    assert_eq!((c.pending.index, c.attempt), (2, 1));
+    let d = storage.claim((0, 3), "d", 0.2).unwrap().unwrap();
+    assert_eq!((d.pending.index, d.attempt), (1, 2));
+    assert!(
+        storage.claim((0, 3), "e", 0.2).unwrap().is_none(),
+        "c is alive"
+    );
     assert!(!storage.heartbeat(&b, "b").unwrap(), "b lost it");
     assert!(!storage.complete(&b, "b", &trial(&b)).unwrap());
-    assert!(storage.heartbeat(&c, "c").unwrap());
-    assert!(storage.complete(&c, "c", &trial(&c)).unwrap());
+    assert!(storage.heartbeat(&d, "d").unwrap());
+    assert!(storage.complete(&d, "d", &trial(&d)).unwrap());
     let rows = storage.rows(None).unwrap();
     let states: Vec<State> = rows.iter().map(|r| r.state).collect();
-    assert_eq!(states, [State::Done, State::Done, State::Waiting]);
+    assert_eq!(states, [State::Done, State::Done, State::Running]);
+    assert_eq!(rows[2].worker.as_deref(), Some("c"));
     assert_eq!(rows[1].trial.as_ref().map(|t| t.value), Some(1.0));
 }
 
@@ -453,4 +487,43 @@ fn claim_protocol_in_postgres() {
             .unwrap()
             .as_ref(),
     );
+}
+
+#[test]
+fn a_worker_with_other_settings_or_a_corrupt_row_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let db = path.join("s.db");
+    let url = format!("sqlite:{}", db.display());
+    let mut first = spawn(&worker_args(&url, "s", "random", 4, 0), path, "first");
+    assert!(wait(
+        &mut first,
+        Duration::from_secs(60),
+        "the first worker"
+    ));
+    // Another trial count would propose other trials: refused, both settings named.
+    let mut other = spawn(&worker_args(&url, "s", "random", 5, 0), path, "other");
+    assert!(!wait(
+        &mut other,
+        Duration::from_secs(60),
+        "the other worker"
+    ));
+    let err = std::fs::read_to_string(path.join("other.err")).unwrap();
+    assert!(err.contains("created for another search"), "{err}");
+    assert!(
+        err.contains("trials 4") && err.contains("trials 5"),
+        "{err}"
+    );
+    // A row whose proposal is not JSON: every reader says which storage and row.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE trials SET proposal = '{not json' WHERE idx = 2", [])
+        .unwrap();
+    drop(conn);
+    let status = Command::new(BIN)
+        .args(["study", "status", "--storage", &url, "--study", "s"])
+        .output()
+        .unwrap();
+    assert!(!status.status.success());
+    let err = String::from_utf8_lossy(&status.stderr);
+    assert!(err.contains("s.db") && err.contains("row 3"), "{err}");
 }

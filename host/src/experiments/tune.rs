@@ -91,12 +91,9 @@ pub struct TuneArgs {
     /// worker that creates the study (default 60).
     #[arg(long)]
     pub heartbeat_timeout: Option<f64>,
-    /// Milliseconds the quadratic objective takes per trial (default 50).
+    /// Milliseconds the quadratic objective sleeps per trial (default 50).
     #[arg(long, hide = true)]
     pub objective_ms: Option<u64>,
-    /// The quadratic objective spins a core instead of sleeping.
-    #[arg(long, hide = true)]
-    pub objective_busy: bool,
 }
 
 /// The tuning experiment.

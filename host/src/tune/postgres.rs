@@ -72,11 +72,21 @@ impl Postgres {
         let location = redact(url);
         let mut client =
             Client::connect(url, NoTls).with_context(|| format!("{location}: cannot connect"))?;
-        let mut tx = client.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
-        tx.batch_execute(SCHEMA)?;
-        tx.commit()
-            .with_context(|| format!("{location}: creating the study tables"))?;
+        let ready: bool = client
+            .query_one(
+                "SELECT to_regclass('edgeml_studies') IS NOT NULL AND \
+                 to_regclass('edgeml_trials_by_state') IS NOT NULL",
+                &[],
+            )
+            .with_context(|| format!("{location}: looking for the study tables"))?
+            .get(0);
+        if !ready {
+            let mut tx = client.transaction()?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+            tx.batch_execute(SCHEMA)?;
+            tx.commit()
+                .with_context(|| format!("{location}: creating the study tables"))?;
+        }
         Ok(Postgres {
             client: Mutex::new(client),
             location,
@@ -131,19 +141,23 @@ impl Storage for Postgres {
     }
 
     fn enqueue(&self, pending: &[Pending]) -> Result<()> {
-        let mut client = self.lock()?;
-        let mut tx = client.transaction()?;
-        let insert = tx.prepare(
-            "INSERT INTO edgeml_trials (study, key, idx, proposal, state) VALUES ($1, $2, $3, \
-             $4, 'waiting') ON CONFLICT (study, key) DO NOTHING",
-        )?;
-        for p in pending {
-            tx.execute(
-                &insert,
-                &[&self.study, &p.key(), &db_index(p.index), &pending_json(p)?],
-            )?;
-        }
-        tx.commit().with_context(|| self.what("enqueuing trials"))
+        let keys: Vec<String> = pending.iter().map(Pending::key).collect();
+        let indices: Vec<i64> = pending.iter().map(|p| db_index(p.index)).collect();
+        let proposals = pending
+            .iter()
+            .map(pending_json)
+            .collect::<Result<Vec<String>>>()?;
+        // One statement for the whole batch: workers enqueuing the same batch at once wait
+        // for one another's insert only once.
+        self.lock()?
+            .execute(
+                "INSERT INTO edgeml_trials (study, key, idx, proposal, state) SELECT $1, k, i, p, \
+                 'waiting' FROM unnest($2::text[], $3::bigint[], $4::text[]) AS b(k, i, p) \
+                 ORDER BY i ON CONFLICT (study, key) DO NOTHING",
+                &[&self.study, &keys, &indices, &proposals],
+            )
+            .with_context(|| self.what("enqueuing trials"))?;
+        Ok(())
     }
 
     fn claim(
@@ -153,26 +167,35 @@ impl Storage for Postgres {
         timeout_s: f64,
     ) -> Result<Option<Claim>> {
         let mut client = self.lock()?;
-        client
-            .execute(
-                &format!(
-                    "UPDATE edgeml_trials SET state = 'waiting' WHERE study = $1 AND state = \
-                     'running' AND heartbeat_at < {NOW} - $2"
-                ),
-                &[&self.study, &timeout_s],
-            )
-            .with_context(|| self.what("re-queuing stale trials"))?;
-        let row = client
-            .query_opt(
-                &format!(
-                    "UPDATE edgeml_trials SET state = 'running', worker = $4, attempt = attempt \
-                     + 1, heartbeat_at = {NOW} WHERE id = (SELECT id FROM edgeml_trials WHERE \
-                     study = $1 AND state = 'waiting' AND idx >= $2 AND idx < $3 ORDER BY idx \
-                     FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING id, attempt, proposal"
-                ),
-                &[&self.study, &db_index(start), &db_index(end), &worker],
-            )
+        let claim = format!(
+            "UPDATE edgeml_trials SET state = 'running', worker = $4, attempt = attempt + 1, \
+             heartbeat_at = {NOW} WHERE id = (SELECT id FROM edgeml_trials WHERE study = $1 AND \
+             state = 'waiting' AND idx >= $2 AND idx < $3 ORDER BY idx FOR UPDATE SKIP LOCKED \
+             LIMIT 1) RETURNING id, attempt, proposal"
+        );
+        let (start, end) = (db_index(start), db_index(end));
+        let params: [&(dyn postgres::types::ToSql + Sync); 4] =
+            [&self.study, &start, &end, &worker];
+        let mut row = client
+            .query_opt(&claim, &params)
             .with_context(|| self.what("claiming a trial"))?;
+        if row.is_none() {
+            // Nothing waiting: re-queue the trials of workers that stopped heartbeating.
+            let requeued = client
+                .execute(
+                    &format!(
+                        "UPDATE edgeml_trials SET state = 'waiting' WHERE study = $1 AND state = \
+                         'running' AND heartbeat_at < {NOW} - $2"
+                    ),
+                    &[&self.study, &timeout_s],
+                )
+                .with_context(|| self.what("re-queuing stale trials"))?;
+            if requeued > 0 {
+                row = client
+                    .query_opt(&claim, &params)
+                    .with_context(|| self.what("claiming a trial"))?;
+            }
+        }
         row.map(|r| {
             let id: i64 = r.get(0);
             Ok(Claim {

@@ -3,7 +3,7 @@
 //! the study) claim its trials and train them (each averaged over `executions_per_trial`
 //! seeds); the next batch is proposed once every trial of this one is done.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -318,6 +318,7 @@ impl Search {
         };
         let range = (first.index, last.index + 1);
         let keys: Vec<String> = batch.iter().map(Pending::key).collect();
+        let wanted: HashSet<&str> = keys.iter().map(String::as_str).collect();
         let storage = worker.storage;
         storage.enqueue(batch)?;
         let trained_here = Mutex::new(Vec::new());
@@ -363,7 +364,7 @@ impl Search {
             let mut done: HashMap<String, Trial> = HashMap::new();
             let mut present = 0usize;
             for row in storage.rows(Some(range))? {
-                if keys.contains(&row.key) {
+                if wanted.contains(row.key.as_str()) {
                     present += 1;
                     if let (State::Done, Some(t)) = (row.state, row.trial) {
                         done.insert(row.key, t);
@@ -371,7 +372,12 @@ impl Search {
                 }
             }
             if done.len() == keys.len() {
-                let here = trained_here.lock().map_err(|_| anyhow!("lock poisoned"))?;
+                let here: HashSet<usize> = trained_here
+                    .lock()
+                    .map_err(|_| anyhow!("lock poisoned"))?
+                    .iter()
+                    .copied()
+                    .collect();
                 let trials = keys
                     .iter()
                     .map(|k| {

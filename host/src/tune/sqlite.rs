@@ -191,25 +191,30 @@ impl Storage for Sqlite {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .with_context(|| self.what("starting a claim"))?;
-        tx.execute(
-            &format!(
-                "UPDATE trials SET state = 'waiting' WHERE study = ?1 AND state = 'running' \
-                 AND heartbeat_at < {NOW} - ?2"
-            ),
-            params![self.study, timeout_s],
-        )?;
-        let claimed: Option<(i64, i64, String)> = tx
-            .query_row(
+        let claim = format!(
+            "UPDATE trials SET state = 'running', worker = ?4, attempt = attempt + 1, \
+             heartbeat_at = {NOW} WHERE id = (SELECT id FROM trials WHERE study = ?1 AND state = \
+             'waiting' AND idx >= ?2 AND idx < ?3 ORDER BY idx LIMIT 1) \
+             RETURNING id, attempt, proposal"
+        );
+        let params = params![self.study, db_index(start), db_index(end), worker];
+        let read = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, i64, String)> {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        };
+        let mut claimed = tx.query_row(&claim, params, read).optional()?;
+        if claimed.is_none() {
+            // Nothing waiting: re-queue the trials of workers that stopped heartbeating.
+            let requeued = tx.execute(
                 &format!(
-                    "UPDATE trials SET state = 'running', worker = ?4, attempt = attempt + 1, \
-                     heartbeat_at = {NOW} WHERE id = (SELECT id FROM trials WHERE study = ?1 \
-                     AND state = 'waiting' AND idx >= ?2 AND idx < ?3 ORDER BY idx LIMIT 1) \
-                     RETURNING id, attempt, proposal"
+                    "UPDATE trials SET state = 'waiting' WHERE study = ?1 AND state = 'running' \
+                     AND heartbeat_at < {NOW} - ?2"
                 ),
-                params![self.study, db_index(start), db_index(end), worker],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
+                params![self.study, timeout_s],
+            )?;
+            if requeued > 0 {
+                claimed = tx.query_row(&claim, params, read).optional()?;
+            }
+        }
         tx.commit().with_context(|| self.what("claiming a trial"))?;
         claimed
             .map(|(id, attempt, proposal)| {

@@ -149,8 +149,9 @@ pub trait Storage: Send + Sync {
     fn spec(&self) -> Result<Option<StudySpec>>;
     /// Adds the proposals that are not stored yet (by key); existing rows are left alone.
     fn enqueue(&self, pending: &[Pending]) -> Result<()>;
-    /// Re-queues running trials whose heartbeat is older than `timeout_s`, then claims the
-    /// waiting trial with the lowest index in `indices` (`start..end`) for `worker`.
+    /// Claims the waiting trial with the lowest index in `indices` (`start..end`) for
+    /// `worker`; when none is waiting, first re-queues the running trials whose heartbeat is
+    /// older than `timeout_s`.
     fn claim(&self, indices: (usize, usize), worker: &str, timeout_s: f64)
         -> Result<Option<Claim>>;
     /// Refreshes the claim's heartbeat; false when the worker no longer owns it.
@@ -354,18 +355,24 @@ impl Storage for Memory {
     ) -> Result<Option<Claim>> {
         let mut inner = self.lock()?;
         let now = now_s();
-        let mut best: Option<usize> = None;
-        for (i, r) in inner.rows.iter_mut().enumerate() {
-            if r.row.state == State::Running && now - r.heartbeat_at > timeout_s {
-                r.row.state = State::Waiting;
+        let lowest_waiting = |rows: &[MemRow]| {
+            rows.iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.row.state == State::Waiting && (start..end).contains(&r.row.pending.index)
+                })
+                .min_by_key(|(_, r)| r.row.pending.index)
+                .map(|(i, _)| i)
+        };
+        let mut best = lowest_waiting(&inner.rows);
+        if best.is_none() {
+            // Nothing waiting: re-queue the trials of workers that stopped heartbeating.
+            for r in inner.rows.iter_mut() {
+                if r.row.state == State::Running && now - r.heartbeat_at > timeout_s {
+                    r.row.state = State::Waiting;
+                }
             }
-            let index = r.row.pending.index;
-            if r.row.state == State::Waiting
-                && (start..end).contains(&index)
-                && best.is_none_or(|b| index < b)
-            {
-                best = Some(i);
-            }
+            best = lowest_waiting(&inner.rows);
         }
         let Some(i) = best else { return Ok(None) };
         let Some(r) = inner.rows.get_mut(i) else {

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
@@ -57,18 +57,17 @@ pub enum ObjectiveName {
     /// The MLP on Fashion-MNIST (validation accuracy).
     #[default]
     Mlp,
-    /// A quadratic of the configuration with a known minimum, taking `--objective-ms` per
+    /// A quadratic of the configuration with a known minimum, sleeping `--objective-ms` per
     /// trial: cheap and deterministic, for tests and coordination measurements.
     Quadratic,
 }
 
 /// The quadratic test objective: `(x − 1.3)² + (y + 0.7)² + 0.1·(k − 2)²` at the
-/// configuration, after sleeping (or spinning a core) for `ms` milliseconds.
+/// configuration, after sleeping for `ms` milliseconds (a stand-in for training that leaves
+/// the cores to the coordination being measured).
 pub struct Quadratic {
     /// Milliseconds per evaluation.
     pub ms: u64,
-    /// Spin a core instead of sleeping.
-    pub busy: bool,
 }
 
 impl Quadratic {
@@ -92,16 +91,7 @@ impl Evaluator for Quadratic {
                 .with_context(|| format!("quadratic objective: `{name}` is missing"))
         };
         let (x, y, k) = (get("x")?, get("y")?, get("k")?);
-        let wait = Duration::from_millis(self.ms.min(MAX_OBJECTIVE_MS));
-        if self.busy {
-            let start = Instant::now();
-            let mut acc = 0u64;
-            while start.elapsed() < wait {
-                acc = std::hint::black_box(acc.wrapping_mul(6364136223846793005).wrapping_add(1));
-            }
-        } else {
-            std::thread::sleep(wait);
-        }
+        std::thread::sleep(Duration::from_millis(self.ms.min(MAX_OBJECTIVE_MS)));
         Ok(Measurement {
             value: (x - 1.3).powi(2) + (y + 0.7).powi(2) + 0.1 * (k - 2.0).powi(2),
             epochs,
@@ -185,7 +175,6 @@ pub fn work(args: &TuneArgs, ctx: &RunContext) -> Result<()> {
             search.batch = batch;
             let evaluator = Quadratic {
                 ms: args.objective_ms.unwrap_or(50),
-                busy: args.objective_busy,
             };
             search.run_on(&evaluator, &worker)?
         }

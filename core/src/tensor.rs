@@ -285,6 +285,9 @@ impl<'a, T> TensorView<'a, T> {
                 found: i,
             });
         }
+        if cols == 0 {
+            return Ok(&[]);
+        }
         let start = i * self.strides[0];
         self.data
             .get(start..start + cols)
@@ -391,6 +394,9 @@ impl<'a, T> TensorViewMut<'a, T> {
                 expected: rows,
                 found: i,
             });
+        }
+        if cols == 0 {
+            return Ok(&mut []);
         }
         let start = i * self.strides[0];
         let available = self.data.len();

@@ -128,7 +128,7 @@ impl OwnedMlp {
     }
 }
 
-/// The exported Fashion-MNIST MLP ([`train_fashion`]) saved with f32 weights.
+/// The exported Fashion-MNIST MLP (trained by `train_fashion`) saved with f32 weights.
 pub fn fashion_f32(data: &DataConfig) -> Result<Vec<u8>> {
     let mlp = train_fashion(data)?;
     let mut bytes = vec![0u8; nn::serialize::serialized_len(mlp.topology(), Dtype::F32)?];

@@ -119,6 +119,7 @@ pub fn multi_head64(
 /// What a GPU benchmark runs on: the GPU of its GPU column (`None` where no adapter opens),
 /// the adapter's description ("none" without one) and the core's fastest variant (its SIMD
 /// column).
+#[cfg(feature = "gpu")]
 pub struct BenchDevices {
     pub gpu: Option<edgeml_gpu::Gpu>,
     pub adapter: String,
@@ -127,6 +128,7 @@ pub struct BenchDevices {
 
 /// Opens the GPU for a benchmark, saying on stderr why its columns are skipped where no
 /// adapter opens, and names the adapter and the core variant there.
+#[cfg(feature = "gpu")]
 pub fn bench_devices() -> BenchDevices {
     let gpu = match edgeml_gpu::Gpu::new() {
         Ok(gpu) => Some(gpu),
@@ -161,6 +163,7 @@ pub fn median_time(
 
 /// Medians of a GPU call's end-to-end time and of its upload, compute (wall) and readback,
 /// `[total, upload, compute, readback]`, after one warm-up call, sampled as [`median_time`].
+#[cfg(feature = "gpu")]
 pub fn gpu_split(
     budget: std::time::Duration,
     mut call: impl FnMut() -> edgeml_gpu::KernelTiming,

@@ -8,7 +8,7 @@
 use anyhow::{bail, Result};
 use edgeml_core::kernels::{Dispatch, Isa};
 
-/// Environment variable that forces one kernel variant (`portable`, `avx2-fma`, `avx512`).
+/// Environment variable that forces one kernel variant (`portable`, `avx2-fma`, `avx512`, `neon`).
 pub const KERNEL_ENV: &str = "EDGEML_KERNEL";
 
 /// Whether the running CPU and OS support every feature `isa` needs.
@@ -28,6 +28,8 @@ pub fn supports(isa: Isa) -> bool {
                 && is_x86_feature_detected!("fma")
                 && is_x86_feature_detected!("f16c")
         }
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
     }
 }
 

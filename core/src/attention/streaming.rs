@@ -551,6 +551,9 @@ fn block_stats(dispatch: Dispatch, row: &mut [f32], m: f32) -> (f32, f32, f32) {
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma => unsafe { block_stats_avx2(row, m) },
+        // NEON is part of the aarch64 baseline: the generic code is compiled with it already.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => block_stats_generic(row, m),
         _ => block_stats_generic(row, m),
     }
 }

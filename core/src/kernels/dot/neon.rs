@@ -18,7 +18,12 @@ pub(super) unsafe fn dot_neon(a: &[f32], b: &[f32]) -> f32 {
     for (x, y) in chunks_a.zip(chunks_b) {
         for (k, s) in acc.iter_mut().enumerate() {
             // SAFETY: x and y hold exactly 32 elements, so lanes 4k..4k+4 (k < 8) are in bounds.
-            let (xv, yv) = unsafe { (vld1q_f32(x.as_ptr().add(4 * k)), vld1q_f32(y.as_ptr().add(4 * k))) };
+            let (xv, yv) = unsafe {
+                (
+                    vld1q_f32(x.as_ptr().add(4 * k)),
+                    vld1q_f32(y.as_ptr().add(4 * k)),
+                )
+            };
             *s = vfmaq_f32(*s, xv, yv);
         }
     }

@@ -3,7 +3,9 @@
 //!
 //! Detection goes through `is_x86_feature_detected!`, which checks both the CPUID bits and that
 //! the OS saves the wider registers (XCR0). AMX is never considered: the core has no AMX code,
-//! so a CPU or hypervisor that advertises AMX tiles and then faults on them cannot hurt.
+//! so a CPU or hypervisor that advertises AMX tiles and then faults on them cannot hurt. On
+//! aarch64, `is_aarch64_feature_detected!("neon")` vouches for the NEON variant (always present
+//! there: NEON is part of the architecture's baseline).
 
 use anyhow::{bail, Result};
 use edgeml_core::kernels::{Dispatch, Isa};

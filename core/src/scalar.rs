@@ -128,6 +128,9 @@ impl BulkConvert for f16 {
             // SAFETY: the Dispatch token certifies F16C (required by both x86 variants).
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2Fma | Isa::Avx512 => unsafe { f16c::widen(src, dst) },
+            // No stable NEON f16 conversion intrinsics: `half` converts in software.
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => Self::widen_slice(src, dst),
         }
     }
     fn narrow_slice_with(dispatch: Dispatch, src: &[f32], dst: &mut [Self]) {
@@ -136,6 +139,9 @@ impl BulkConvert for f16 {
             // SAFETY: the Dispatch token certifies F16C (required by both x86 variants).
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2Fma | Isa::Avx512 => unsafe { f16c::narrow(src, dst) },
+            // No stable NEON f16 conversion intrinsics: `half` converts in software.
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => Self::narrow_slice(src, dst),
         }
     }
 }

@@ -3,12 +3,14 @@
 //!
 //! Detection goes through `is_x86_feature_detected!`, which checks both the CPUID bits and that
 //! the OS saves the wider registers (XCR0). AMX is never considered: the core has no AMX code,
-//! so a CPU or hypervisor that advertises AMX tiles and then faults on them cannot hurt.
+//! so a CPU or hypervisor that advertises AMX tiles and then faults on them cannot hurt. On
+//! aarch64, `is_aarch64_feature_detected!("neon")` vouches for the NEON variant (always present
+//! there: NEON is part of the architecture's baseline).
 
 use anyhow::{bail, Result};
 use edgeml_core::kernels::{Dispatch, Isa};
 
-/// Environment variable that forces one kernel variant (`portable`, `avx2-fma`, `avx512`).
+/// Environment variable that forces one kernel variant (`portable`, `avx2-fma`, `avx512`, `neon`).
 pub const KERNEL_ENV: &str = "EDGEML_KERNEL";
 
 /// Whether the running CPU and OS support every feature `isa` needs.
@@ -28,6 +30,8 @@ pub fn supports(isa: Isa) -> bool {
                 && is_x86_feature_detected!("fma")
                 && is_x86_feature_detected!("f16c")
         }
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
     }
 }
 

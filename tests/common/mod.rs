@@ -26,6 +26,8 @@ pub fn dispatches() -> Vec<Dispatch> {
                         && is_x86_feature_detected!("fma")
                         && is_x86_feature_detected!("f16c")
                 }
+                #[cfg(target_arch = "aarch64")]
+                Isa::Neon => std::arch::is_aarch64_feature_detected!("neon"),
             };
             if !supported {
                 eprintln!("skipping kernel variant {}: CPU lacks it", isa.name());
@@ -116,6 +118,7 @@ pub fn multi_head64(
     att
 }
 
+#[cfg(feature = "gpu")]
 /// What a GPU benchmark runs on: the GPU of its GPU column (`None` where no adapter opens),
 /// the adapter's description ("none" without one) and the core's fastest variant (its SIMD
 /// column).
@@ -126,6 +129,7 @@ pub struct BenchDevices {
     pub best: Dispatch,
 }
 
+#[cfg(feature = "gpu")]
 /// Opens the GPU for a benchmark, saying on stderr why its columns are skipped where no
 /// adapter opens, and names the adapter and the core variant there.
 #[cfg(feature = "gpu")]
@@ -161,6 +165,7 @@ pub fn median_time(
     times[times.len() / 2]
 }
 
+#[cfg(feature = "gpu")]
 /// Medians of a GPU call's end-to-end time and of its upload, compute (wall) and readback,
 /// `[total, upload, compute, readback]`, after one warm-up call, sampled as [`median_time`].
 #[cfg(feature = "gpu")]

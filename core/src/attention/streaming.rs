@@ -1,7 +1,7 @@
 //! Attention in one pass over key blocks with an online softmax (after FlashAttention): per
 //! block of [`BLOCK_Q`] queries, each block of [`BLOCK_K`] keys gives scores, the running row
 //! maximum m and sum ℓ are updated, the accumulator is rescaled by e^(m_old − m_new) and P·V
-//! added. With an AVX-512 [`Dispatch`] and d_k ≤ d_v the two products are fused register
+//! added. With an AVX-512 or NEON [`Dispatch`] and d_k ≤ d_v the two products are fused register
 //! panels (4 rows × 64 columns, K transposed into the V buffer first, so nothing is packed);
 //! otherwise they are two calls of the core gemm. The exponentials are one vectorized pass
 //! (`exp_vectorizable`) per block row, after one max pass. The L_q×L_k score matrix never
@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::kernels::gemm::{gemm, gemm_mixed};
 use crate::kernels::lanes::{exp_vectorizable, max_lanes};
 use crate::kernels::Dispatch;
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
 use crate::kernels::Isa;
 use crate::math::{Exact, Math};
 use crate::scalar::BulkConvert;
@@ -186,7 +186,9 @@ fn query_block<S: BulkConvert>(
 fn fused_isa(dispatch: Dispatch) -> bool {
     #[cfg(target_arch = "x86_64")]
     return matches!(dispatch.isa(), Isa::Avx512);
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(target_arch = "aarch64")]
+    return matches!(dispatch.isa(), Isa::Neon);
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     return {
         let _ = dispatch;
         false
@@ -257,7 +259,7 @@ fn accumulate(p: &[f32], width: usize, v: &[f32], dv: usize, acc: &mut [f32]) {
 }
 
 /// c (rows×n) ← (c if `add`) + A·B with A(r, t) = `a(r, t)` (rows×steps) and B row-major
-/// (steps×n): blocks of [`PANEL_ROWS`]×[`PANEL`] through the AVX-512 panel, the edges in
+/// (steps×n): blocks of [`PANEL_ROWS`]×[`PANEL`] through the AVX-512 or NEON panel, the edges in
 /// scalar code. Where `a_row(r)` gives row r of A as a contiguous f32 slice, the panel reads
 /// it in place instead of calling `a`.
 fn product_rows<'a>(
@@ -271,7 +273,7 @@ fn product_rows<'a>(
     c: &mut [f32],
     add: bool,
 ) {
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     let _ = a_row;
     let n = n.max(1);
     let full_cols = n - n % PANEL;
@@ -279,13 +281,14 @@ fn product_rows<'a>(
         let base = group * PANEL_ROWS;
         let row_at = |r: usize, t: usize| a(base + r, t);
         if rows.len() == PANEL_ROWS * n {
-            #[cfg(target_arch = "x86_64")]
+            #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
             let slices: [Option<&[f32]>; PANEL_ROWS] =
                 core::array::from_fn(|r| a_row(base + r).filter(|row| row.len() >= steps));
             let mut col = 0;
             while col < full_cols {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: product_rows runs only for an AVX-512 Dispatch (see `fused_isa`).
+                #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+                // SAFETY: product_rows runs only for an AVX-512 Dispatch on x86-64 and a NEON
+                // one on aarch64 (see `fused_isa`).
                 unsafe {
                     if let [Some(r0), Some(r1), Some(r2), Some(r3)] = slices {
                         let in_place = [r0, r1, r2, r3];
@@ -296,12 +299,12 @@ fn product_rows<'a>(
                                 .copied()
                                 .unwrap_or(0.0)
                         };
-                        panel_avx512(&at, steps, b, n, col, rows, add);
+                        panel(&at, steps, b, n, col, rows, add);
                     } else {
-                        panel_avx512(&row_at, steps, b, n, col, rows, add);
+                        panel(&row_at, steps, b, n, col, rows, add);
                     }
                 }
-                #[cfg(not(target_arch = "x86_64"))]
+                #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
                 scalar_block(&row_at, steps, b, n, col..col + PANEL, rows, add);
                 col += PANEL;
             }
@@ -344,8 +347,15 @@ fn scalar_block(
 
 /// Rows of one register panel.
 const PANEL_ROWS: usize = 4;
-/// Columns of one register panel: four AVX-512 registers.
+/// Columns of one register panel: four AVX-512 registers (sixteen NEON registers, taken as
+/// four strips of four).
 const PANEL: usize = 64;
+
+/// The register panel of this architecture.
+#[cfg(target_arch = "x86_64")]
+use panel_avx512 as panel;
+#[cfg(target_arch = "aarch64")]
+use panel_neon as panel;
 
 /// One [`PANEL_ROWS`]×[`PANEL`] block of c (rows×n, row-major) at column `col`:
 /// c ← (c if `add`) + Σ_t a(r, t)·B[t, col..col + PANEL], sixteen accumulators in registers.
@@ -399,6 +409,64 @@ unsafe fn panel_avx512(
             for (v, chunk) in lanes.iter().zip(dst.chunks_exact_mut(16)) {
                 // SAFETY: chunk holds 16 f32.
                 unsafe { _mm512_storeu_ps(chunk.as_mut_ptr(), *v) };
+            }
+        }
+    }
+}
+
+/// One [`PANEL_ROWS`]×[`PANEL`] block of c (rows×n, row-major) at column `col`, as
+/// [`panel_avx512`] computes it, in four strips of 16 columns: per strip sixteen NEON
+/// accumulators (4 rows × 4 vectors) and four B vectors stay in registers over all steps.
+///
+/// # Safety
+/// The CPU must support NEON.
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn panel_neon(
+    a: &impl Fn(usize, usize) -> f32,
+    steps: usize,
+    b: &[f32],
+    n: usize,
+    col: usize,
+    c: &mut [f32],
+    add: bool,
+) {
+    use core::arch::aarch64::{float32x4_t, vdupq_n_f32, vfmaq_n_f32, vld1q_f32, vst1q_f32};
+    const STRIP: usize = 16;
+    for strip in (col..col + PANEL).step_by(STRIP) {
+        let mut acc: [[float32x4_t; 4]; PANEL_ROWS] = [[vdupq_n_f32(0.0); 4]; PANEL_ROWS];
+        if add {
+            for (r, lanes) in acc.iter_mut().enumerate() {
+                if let Some(src) = c.get(r * n + strip..r * n + strip + STRIP) {
+                    for (v, chunk) in lanes.iter_mut().zip(src.chunks_exact(4)) {
+                        // SAFETY: chunk holds 4 f32.
+                        *v = unsafe { vld1q_f32(chunk.as_ptr()) };
+                    }
+                }
+            }
+        }
+        for t in 0..steps {
+            let Some(src) = b.get(t * n + strip..t * n + strip + STRIP) else {
+                break;
+            };
+            let mut bv: [float32x4_t; 4] = [vdupq_n_f32(0.0); 4];
+            for (v, chunk) in bv.iter_mut().zip(src.chunks_exact(4)) {
+                // SAFETY: chunk holds 4 f32.
+                *v = unsafe { vld1q_f32(chunk.as_ptr()) };
+            }
+            for (r, lanes) in acc.iter_mut().enumerate() {
+                let w = a(r, t);
+                for (v, &x) in lanes.iter_mut().zip(bv.iter()) {
+                    *v = vfmaq_n_f32(*v, x, w);
+                }
+            }
+        }
+        for (r, lanes) in acc.iter().enumerate() {
+            if let Some(dst) = c.get_mut(r * n + strip..r * n + strip + STRIP) {
+                for (v, chunk) in lanes.iter().zip(dst.chunks_exact_mut(4)) {
+                    // SAFETY: chunk holds 4 f32.
+                    unsafe { vst1q_f32(chunk.as_mut_ptr(), *v) };
+                }
             }
         }
     }
@@ -483,6 +551,9 @@ fn block_stats(dispatch: Dispatch, row: &mut [f32], m: f32) -> (f32, f32, f32) {
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2Fma => unsafe { block_stats_avx2(row, m) },
+        // NEON is part of the aarch64 baseline: the generic code is compiled with it already.
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => block_stats_generic(row, m),
         _ => block_stats_generic(row, m),
     }
 }

@@ -5,6 +5,8 @@ use super::lanes::dot_lanes;
 use crate::error::{ensure_len, Result};
 use crate::scalar::BulkConvert;
 
+#[cfg(target_arch = "aarch64")]
+mod neon;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -22,7 +24,8 @@ pub fn dot(a: &[f32], b: &[f32]) -> Result<f32> {
 }
 
 /// Σ aᵢ·bᵢ by the variant `dispatch` selects: [`dot`] for portable, explicit FMA intrinsics
-/// (four vector accumulators) for AVX2+FMA and AVX-512. `Err(ShapeMismatch)` on unequal lengths.
+/// (four vector accumulators) for AVX2+FMA and AVX-512, NEON `fmla` (eight accumulators) on
+/// aarch64. `Err(ShapeMismatch)` on unequal lengths.
 pub fn dot_dispatch(dispatch: Dispatch, a: &[f32], b: &[f32]) -> Result<f32> {
     ensure_len(a.len(), b.len())?;
     Ok(match dispatch.isa() {
@@ -32,6 +35,8 @@ pub fn dot_dispatch(dispatch: Dispatch, a: &[f32], b: &[f32]) -> Result<f32> {
         Isa::Avx2Fma => unsafe { x86::dot_avx2(a, b) },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => unsafe { x86::dot_avx512(a, b) },
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::dot_neon(a, b) },
     })
 }
 

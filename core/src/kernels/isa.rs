@@ -2,9 +2,9 @@
 //! and [`Dispatch`] is a token that the caller has checked the running CPU supports it.
 //!
 //! The core cannot detect CPU features itself (detection needs the OS, hence `std`), so the host
-//! detects them (`is_x86_feature_detected!`) and builds a [`Dispatch`] with
-//! [`Dispatch::new_unchecked`]. Firmware uses [`Dispatch::PORTABLE`]. Kernels with variants
-//! offer a method on [`Dispatch`] that runs the selected one.
+//! detects them (`is_x86_feature_detected!`, `is_aarch64_feature_detected!`) and builds a
+//! [`Dispatch`] with [`Dispatch::new_unchecked`]. Firmware uses [`Dispatch::PORTABLE`].
+//! Kernels with variants offer a method on [`Dispatch`] that runs the selected one.
 //!
 //! No variant uses AMX: CPUs and hypervisors are known to advertise AMX tiles that fault when
 //! used, so the core never emits AMX instructions, whatever the CPU claims.
@@ -21,6 +21,10 @@ pub enum Isa {
     /// x86-64 with AVX-512 F (512-bit lanes), plus AVX2, FMA and F16C.
     #[cfg(target_arch = "x86_64")]
     Avx512,
+    /// aarch64 with Advanced SIMD (NEON: 128-bit lanes, fused multiply-add), which every
+    /// aarch64 CPU has.
+    #[cfg(target_arch = "aarch64")]
+    Neon,
 }
 
 impl Isa {
@@ -31,10 +35,12 @@ impl Isa {
         Isa::Avx2Fma,
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512,
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon,
     ];
 
     /// Short name for reports and the `EDGEML_KERNEL` override: `portable`, `avx2-fma`,
-    /// `avx512`.
+    /// `avx512`, `neon`.
     pub const fn name(self) -> &'static str {
         match self {
             Isa::Portable => "portable",
@@ -42,6 +48,8 @@ impl Isa {
             Isa::Avx2Fma => "avx2-fma",
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => "avx512",
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => "neon",
         }
     }
 
@@ -50,7 +58,8 @@ impl Isa {
         Isa::ALL.iter().copied().find(|isa| isa.name() == name)
     }
 
-    /// CPU features (as `is_x86_feature_detected!` spells them) the variant needs.
+    /// CPU features (as `is_x86_feature_detected!` or `is_aarch64_feature_detected!` spell
+    /// them) the variant needs.
     pub const fn required_features(self) -> &'static [&'static str] {
         match self {
             Isa::Portable => &[],
@@ -58,6 +67,8 @@ impl Isa {
             Isa::Avx2Fma => &["avx2", "fma", "f16c"],
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => &["avx512f", "avx2", "fma", "f16c"],
+            #[cfg(target_arch = "aarch64")]
+            Isa::Neon => &["neon"],
         }
     }
 }

@@ -9,9 +9,11 @@
 //! `KC`×`NC` of B and `MC`×`KC` of A are packed into contiguous panels on the stack by
 //! `pack`), and a register-blocked microkernel per [`Isa`] computes each MR×NR tile:
 //! `portable` in plain Rust that LLVM vectorizes for any target, `x86` with AVX2+FMA and
-//! AVX-512 intrinsics behind `#[target_feature]`.
+//! AVX-512 intrinsics behind `#[target_feature]`, `neon` with aarch64 NEON intrinsics.
 
 mod blocked;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod pack;
 mod portable;
 mod reference;
@@ -129,6 +131,8 @@ pub fn gemm_mixed<S: BulkConvert>(
         Isa::Avx2Fma => unsafe { x86::gemm_avx2(dispatch, alpha, &a, &b, beta, &mut c) },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => unsafe { x86::gemm_avx512(dispatch, alpha, &a, &b, beta, &mut c) },
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => unsafe { neon::gemm_neon(dispatch, alpha, &a, &b, beta, &mut c) },
     }
     Ok(())
 }

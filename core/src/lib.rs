@@ -24,6 +24,7 @@ pub mod attention;
 pub mod cluster;
 pub mod error;
 pub mod eval;
+pub mod format;
 pub mod kernels;
 pub mod knn;
 pub mod math;

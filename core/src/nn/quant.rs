@@ -21,21 +21,17 @@
 //! | 4 | CRC-32 (IEEE) of everything before |
 
 use crate::error::{ensure_len, Error, Result};
+use crate::format::{self, corrupt, Writer};
 use crate::kernels::matvec_s8::{
     self, dense_s8, expand_input, quantize_multiplier, Channel, OutputQuant, CHANNEL_BYTES,
 };
 use crate::nn::activation::Activation;
 use crate::nn::batchnorm::EPS;
-use crate::nn::serialize::crc32;
 use crate::nn::topology::{plan, Topology, MAX_LAYERS};
 use crate::nn::view::{ping_pong, ping_pong_len, MlpView};
 
 const MAGIC: [u8; 4] = *b"EDQ8";
 const VERSION: u16 = 1;
-
-fn corrupt(reason: &'static str) -> Error {
-    Error::Corrupt { reason }
-}
 
 /// Quantization of one activation tensor: real value `scale·(q − zero)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -197,15 +193,13 @@ pub fn quantize(view: &MlpView<'_>, ranges: &[(f32, f32)], out: &mut [u8]) -> Re
         needed: len,
         available,
     })?;
-    let mut w = Writer { out, at: 0 };
-    w.put(&MAGIC);
-    w.put(&VERSION.to_le_bytes());
-    w.put(&(layers as u16).to_le_bytes());
+    let mut w = Writer::with_header(out, &MAGIC, VERSION);
+    w.u16(layers as u16);
     for &size in topo.sizes() {
         let size = u32::try_from(size).map_err(|_| Error::InvalidParameter {
             name: "layer size exceeds u32",
         })?;
-        w.put(&size.to_le_bytes());
+        w.u32(size);
     }
     for a in topo.activations() {
         w.put(&[a.code()]);
@@ -216,12 +210,12 @@ pub fn quantize(view: &MlpView<'_>, ranges: &[(f32, f32)], out: &mut [u8]) -> Re
     }; MAX_LAYERS + 1];
     for (q, r) in quants.iter_mut().zip(ranges) {
         *q = TensorQuant::from_range(r.0, r.1);
-        w.put(&q.scale.to_le_bytes());
-        w.put(&q.zero.to_le_bytes());
+        w.f32(q.scale);
+        w.i32(q.zero);
     }
     for (l, p) in plan(&topo, 0, false).iter().take(layers).enumerate() {
         let (sx, sy) = (f64::from(quants[l].scale), f64::from(quants[l + 1].scale));
-        let weights_at = w.at + p.outputs * CHANNEL_BYTES;
+        let weights_at = w.position() + p.outputs * CHANNEL_BYTES;
         for o in 0..p.outputs {
             let (fold, shift) = batch_norm_fold(view, p, o);
             let weight = |i: usize| {
@@ -234,7 +228,7 @@ pub fn quantize(view: &MlpView<'_>, ranges: &[(f32, f32)], out: &mut [u8]) -> Re
             let sw = if max > 0.0 { max / 127.0 } else { 1.0 };
             for i in 0..p.inputs {
                 let q = libm::round(weight(i) / sw).clamp(-127.0, 127.0) as i8;
-                if let Some(slot) = w.out.get_mut(weights_at + o * p.inputs + i) {
+                if let Some(slot) = w.byte_mut(weights_at + o * p.inputs + i) {
                     *slot = q as u8;
                 }
             }
@@ -256,10 +250,9 @@ pub fn quantize(view: &MlpView<'_>, ranges: &[(f32, f32)], out: &mut [u8]) -> Re
             };
             w.put(&channel.to_le_bytes());
         }
-        w.at += p.inputs * p.outputs;
+        w.skip(p.inputs * p.outputs);
     }
-    let crc = crc32(w.out.get(..w.at).unwrap_or_default());
-    w.put(&crc.to_le_bytes());
+    w.finish();
     Ok(len)
 }
 
@@ -273,20 +266,6 @@ fn batch_norm_fold(view: &MlpView<'_>, p: &crate::nn::topology::LayerPlan, o: us
     let (mean, var) = (get(p.running + o), get(p.running + p.outputs + o));
     let fold = gamma / libm::sqrt(var + f64::from(EPS));
     (fold, beta - fold * mean)
-}
-
-struct Writer<'a> {
-    out: &'a mut [u8],
-    at: usize,
-}
-
-impl Writer<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        if let Some(slot) = self.out.get_mut(self.at..self.at + bytes.len()) {
-            slot.copy_from_slice(bytes);
-        }
-        self.at += bytes.len();
-    }
 }
 
 /// The scratch of [`QuantMlp::forward`].
@@ -311,30 +290,18 @@ impl<'a> QuantMlp<'a> {
     /// failed check: checksum, magic, version, sizes, activations, quantization parameters,
     /// channel shifts, length.
     pub fn new(bytes: &'a [u8]) -> Result<Self> {
-        let body_len = bytes.len().checked_sub(4).ok_or(corrupt("truncated"))?;
-        let (body, stored) = bytes.split_at(body_len);
-        let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
-        if crc32(body) != stored {
-            return Err(corrupt("checksum mismatch"));
-        }
-        let mut r = Reader { bytes: body };
-        if r.take(4)? != MAGIC {
-            return Err(corrupt("bad magic"));
-        }
-        if r.u32_of(2)? != u32::from(VERSION) {
-            return Err(corrupt("unsupported version"));
-        }
-        let layers = r.u32_of(2)? as usize;
+        let mut r = format::open(bytes, &MAGIC, VERSION)?;
+        let layers = usize::from(r.u16()?);
         if layers == 0 || layers > MAX_LAYERS {
             return Err(corrupt("layer count out of range"));
         }
         let mut sizes = [0usize; MAX_LAYERS + 1];
         for s in sizes.iter_mut().take(layers + 1) {
-            *s = usize::try_from(r.u32_of(4)?).map_err(|_| corrupt("layer size too large"))?;
+            *s = usize::try_from(r.u32()?).map_err(|_| corrupt("layer size too large"))?;
         }
         let mut activations = [Activation::Identity; MAX_LAYERS];
         for a in activations.iter_mut().take(layers) {
-            *a = match Activation::from_code(r.take(1)?[0]) {
+            *a = match Activation::from_code(r.u8()?) {
                 Some(a @ (Activation::Identity | Activation::Relu)) => a,
                 _ => return Err(corrupt("unsupported activation")),
             };
@@ -346,8 +313,8 @@ impl<'a> QuantMlp<'a> {
             zero: 0,
         }; MAX_LAYERS + 1];
         for q in quants.iter_mut().take(layers + 1) {
-            q.scale = f32::from_bits(r.u32_of(4)?);
-            q.zero = r.u32_of(4)? as i32;
+            q.scale = r.f32()?;
+            q.zero = r.i32()?;
             if !q.valid() {
                 return Err(corrupt("invalid activation quantization"));
             }
@@ -358,7 +325,7 @@ impl<'a> QuantMlp<'a> {
         let mlp = QuantMlp {
             topology,
             quants,
-            layers: r.bytes,
+            layers: r.rest(),
         };
         for l in 0..layers {
             let (channels, _) = mlp.layer(l)?;
@@ -492,28 +459,4 @@ fn fits<T>(buffer: &mut [T], needed: usize) -> Result<&mut [T]> {
     buffer
         .get_mut(..needed)
         .ok_or(Error::BufferTooSmall { needed, available })
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        if self.bytes.len() < n {
-            return Err(corrupt("truncated"));
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Ok(head)
-    }
-
-    /// A little-endian unsigned integer of `n` (2 or 4) bytes.
-    fn u32_of(&mut self, n: usize) -> Result<u32> {
-        Ok(self
-            .take(n)?
-            .iter()
-            .rev()
-            .fold(0u32, |v, &b| (v << 8) | u32::from(b)))
-    }
 }

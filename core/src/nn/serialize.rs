@@ -16,6 +16,7 @@
 //! `Err(Corrupt)`, never a panic.
 
 use crate::error::{Error, Result};
+use crate::format::{self, corrupt, Writer, CHECKSUM_LEN};
 use crate::nn::activation::Activation;
 use crate::nn::mlp::Mlp;
 use crate::nn::topology::{Topology, MAX_LAYERS};
@@ -24,7 +25,6 @@ use half::{bf16, f16};
 const MAGIC: [u8; 4] = *b"EDML";
 const VERSION: u16 = 1;
 const FIXED_HEADER: usize = 10;
-const CHECKSUM: usize = 4;
 
 /// Storage type of the serialized weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,38 +85,12 @@ pub fn serialized_len(topology: &Topology, dtype: Dtype) -> Result<usize> {
     topology
         .model_len()
         .checked_mul(dtype.size())
-        .and_then(|payload| payload.checked_add(header + CHECKSUM))
+        .and_then(|payload| payload.checked_add(header + CHECKSUM_LEN))
         .ok_or(Error::SizeOverflow)
 }
 
-const fn crc_table() -> [u32; 256] {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut bit = 0;
-        while bit < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            bit += 1;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-}
-
-static CRC_TABLE: [u32; 256] = crc_table();
-
-/// CRC-32 (IEEE 802.3, reflected, as in zlib) of `bytes`.
-pub fn crc32(bytes: &[u8]) -> u32 {
-    !bytes.iter().fold(!0u32, |c, &b| {
-        CRC_TABLE[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8)
-    })
-}
+/// CRC-32 (IEEE) of `bytes`, the checksum of this format ([`crate::format::crc32`]).
+pub use crate::format::crc32;
 
 impl Mlp<'_> {
     /// Writes the model into `out` in the format above, returning the bytes written
@@ -133,97 +107,34 @@ impl Mlp<'_> {
         let layers = u16::try_from(topo.layers()).map_err(|_| Error::InvalidParameter {
             name: "too many layers",
         })?;
-        let mut w = Writer { out, at: 0 };
-        w.put(&MAGIC);
-        w.put(&VERSION.to_le_bytes());
+        let mut w = Writer::with_header(out, &MAGIC, VERSION);
         w.put(&[dtype.code(), u8::from(topo.batch_norm())]);
-        w.put(&layers.to_le_bytes());
+        w.u16(layers);
         for &size in topo.sizes() {
             let size = u32::try_from(size).map_err(|_| Error::InvalidParameter {
                 name: "layer size exceeds u32",
             })?;
-            w.put(&size.to_le_bytes());
+            w.u32(size);
         }
         for a in topo.activations() {
             w.put(&[a.code()]);
         }
         for &value in self.buffer() {
-            let at = w.at;
-            if let Some(slot) = w.out.get_mut(at..at + dtype.size()) {
+            if let Some(slot) = w.slot(dtype.size()) {
                 dtype.encode(value, slot);
             }
-            w.at += dtype.size();
         }
-        let crc = crc32(w.out.get(..w.at).unwrap_or_default());
-        w.put(&crc.to_le_bytes());
+        w.finish();
         Ok(len)
     }
-}
-
-struct Writer<'a> {
-    out: &'a mut [u8],
-    at: usize,
-}
-
-impl Writer<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        if let Some(slot) = self.out.get_mut(self.at..self.at + bytes.len()) {
-            slot.copy_from_slice(bytes);
-        }
-        self.at += bytes.len();
-    }
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        if self.bytes.len() < n {
-            return Err(corrupt("truncated"));
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Ok(head)
-    }
-
-    fn u16(&mut self) -> Result<u16> {
-        let b = self.take(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-
-    fn u32(&mut self) -> Result<u32> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-}
-
-fn corrupt(reason: &'static str) -> Error {
-    Error::Corrupt { reason }
 }
 
 /// Checks `bytes` (checksum, magic, version, dtype, flags, shapes, activations, length) and
 /// returns the topology, the dtype and the payload. Every failure is `Err(Corrupt)`.
 pub fn read_header(bytes: &[u8]) -> Result<(Topology, Dtype, &[u8])> {
-    let body_len = bytes
-        .len()
-        .checked_sub(CHECKSUM)
-        .ok_or(corrupt("truncated"))?;
-    let (body, stored) = bytes.split_at(body_len);
-    let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
-    if crc32(body) != stored {
-        return Err(corrupt("checksum mismatch"));
-    }
-    let mut r = Reader { bytes: body };
-    if r.take(4)? != MAGIC {
-        return Err(corrupt("bad magic"));
-    }
-    if r.u16()? != VERSION {
-        return Err(corrupt("unsupported version"));
-    }
-    let dtype = Dtype::from_code(r.take(1)?[0]).ok_or(corrupt("unknown dtype"))?;
-    let flags = r.take(1)?[0];
+    let mut r = format::open(bytes, &MAGIC, VERSION)?;
+    let dtype = Dtype::from_code(r.u8()?).ok_or(corrupt("unknown dtype"))?;
+    let flags = r.u8()?;
     if flags > 1 {
         return Err(corrupt("unknown flags"));
     }
@@ -237,7 +148,7 @@ pub fn read_header(bytes: &[u8]) -> Result<(Topology, Dtype, &[u8])> {
     }
     let mut activations = [Activation::Identity; MAX_LAYERS];
     for a in activations.iter_mut().take(layers) {
-        *a = Activation::from_code(r.take(1)?[0]).ok_or(corrupt("unknown activation"))?;
+        *a = Activation::from_code(r.u8()?).ok_or(corrupt("unknown activation"))?;
     }
     let topology = Topology::new(&sizes[..=layers], &activations[..layers])
         .and_then(|t| t.with_batch_norm(flags == 1))
@@ -246,7 +157,7 @@ pub fn read_header(bytes: &[u8]) -> Result<(Topology, Dtype, &[u8])> {
     if expected != bytes.len() {
         return Err(corrupt("length disagrees with the header"));
     }
-    Ok((topology, dtype, r.bytes))
+    Ok((topology, dtype, r.rest()))
 }
 
 impl<'w> Mlp<'w> {

@@ -25,6 +25,7 @@
 
 use super::model::{Model, ModelKind};
 use super::node::Node;
+use crate::format::{self, corrupt, Reader, Writer, CHECKSUM_LEN};
 use crate::{Error, Result};
 
 /// File magic.
@@ -55,22 +56,8 @@ pub struct Header {
     pub n_base: usize,
 }
 
-const fn corrupt(reason: &'static str) -> Error {
-    Error::Corrupt { reason }
-}
-
-/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320) of `bytes`.
-pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = u32::MAX;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
-}
+/// CRC-32 (IEEE) of `bytes`, the checksum of this format ([`crate::format::crc32`]).
+pub use crate::format::crc32;
 
 fn body_len(n_base: usize, n_trees: usize, n_nodes: usize) -> Option<usize> {
     let words = n_base.checked_add(n_trees)?.checked_mul(4)?;
@@ -82,28 +69,14 @@ fn body_len(n_base: usize, n_trees: usize, n_nodes: usize) -> Option<usize> {
 /// Bytes [`save`] writes for `model`.
 pub fn serialized_len(model: &Model<'_>) -> Result<usize> {
     body_len(model.base().len(), model.n_trees(), model.nodes().len())
-        .and_then(|b| b.checked_add(4))
+        .and_then(|b| b.checked_add(CHECKSUM_LEN))
         .ok_or(Error::SizeOverflow)
 }
 
-struct Writer<'b> {
-    out: &'b mut [u8],
-    at: usize,
-}
-
-impl Writer<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        if let Some(dst) = self.out.get_mut(self.at..self.at + bytes.len()) {
-            dst.copy_from_slice(bytes);
-        }
-        self.at += bytes.len();
-    }
-
-    fn u32(&mut self, v: usize) -> Result<()> {
-        let v = u32::try_from(v).map_err(|_| Error::SizeOverflow)?;
-        self.put(&v.to_le_bytes());
-        Ok(())
-    }
+/// Writes `v` as a `u32` (`SizeOverflow` beyond `u32::MAX`).
+fn put_count(w: &mut Writer<'_>, v: usize) -> Result<()> {
+    w.u32(u32::try_from(v).map_err(|_| Error::SizeOverflow)?);
+    Ok(())
 }
 
 /// Writes `model` to the front of `out`, returning the bytes written
@@ -111,74 +84,56 @@ impl Writer<'_> {
 pub fn save(model: &Model<'_>, out: &mut [u8]) -> Result<usize> {
     let len = serialized_len(model)?;
     let out = super::prefix_mut(out, len)?;
-    let mut w = Writer { out, at: 0 };
-    w.put(&MAGIC);
-    w.put(&VERSION.to_le_bytes());
+    let mut w = Writer::with_header(out, &MAGIC, VERSION);
     w.put(&[model.kind().code(), 0]);
-    w.u32(model.n_features())?;
-    w.u32(model.n_outputs())?;
-    w.u32(model.n_trees())?;
-    w.u32(model.nodes().len())?;
-    for b in model.base() {
-        w.put(&b.to_le_bytes());
+    put_count(&mut w, model.n_features())?;
+    put_count(&mut w, model.n_outputs())?;
+    put_count(&mut w, model.n_trees())?;
+    put_count(&mut w, model.nodes().len())?;
+    for &b in model.base() {
+        w.f32(b);
     }
     for &r in model.roots() {
-        w.put(&r.to_le_bytes());
+        w.u32(r);
     }
     for node in model.nodes() {
-        w.put(&node.feature.to_le_bytes());
-        w.put(&node.value.to_le_bytes());
-        w.put(&node.left.to_le_bytes());
+        w.u32(node.feature);
+        w.f32(node.value);
+        w.u32(node.left);
     }
-    let crc = crc32(w.out.get(..w.at).unwrap_or(&[]));
-    w.put(&crc.to_le_bytes());
+    w.finish();
     Ok(len)
-}
-
-fn word(bytes: &[u8], at: usize) -> Result<[u8; 4]> {
-    bytes
-        .get(at..at + 4)
-        .and_then(|s| s.try_into().ok())
-        .ok_or(corrupt("truncated"))
-}
-
-fn read_u32(bytes: &[u8], at: usize) -> Result<usize> {
-    Ok(u32::from_le_bytes(word(bytes, at)?) as usize)
 }
 
 /// Reads and checks the header of `bytes`: magic, version, kind, and that the length matches
 /// the shapes exactly and the checksum is right.
 pub fn header(bytes: &[u8]) -> Result<Header> {
-    if bytes.get(..4) != Some(&MAGIC[..]) {
+    let mut r = Reader::new(bytes);
+    if r.take(4).ok() != Some(&MAGIC[..]) {
         return Err(corrupt("bad magic"));
     }
-    let version = bytes
-        .get(4..6)
-        .map(|v| u16::from_le_bytes([v[0], v[1]]))
-        .ok_or(corrupt("truncated"))?;
+    let version = r.u16()?;
     if !(VERSION_NO_FLAGS..=VERSION).contains(&version) {
         return Err(corrupt("unsupported version"));
     }
-    let kind = bytes
-        .get(6)
-        .and_then(|&c| ModelKind::from_code(c))
+    let kind = r
+        .u8()
+        .ok()
+        .and_then(ModelKind::from_code)
         .ok_or(corrupt("unknown model kind"))?;
-    if bytes.get(7) != Some(&0) {
+    if r.u8().ok() != Some(0) {
         return Err(corrupt("reserved byte set"));
     }
-    let n_features = read_u32(bytes, 8)?;
-    let n_outputs = read_u32(bytes, 12)?;
-    let n_trees = read_u32(bytes, 16)?;
-    let n_nodes = read_u32(bytes, 20)?;
+    let n_features = r.u32()? as usize;
+    let n_outputs = r.u32()? as usize;
+    let n_trees = r.u32()? as usize;
+    let n_nodes = r.u32()? as usize;
     let n_base = if kind.has_base() { n_outputs } else { 0 };
     let body = body_len(n_base, n_trees, n_nodes).ok_or(corrupt("sizes overflow"))?;
-    if body.checked_add(4) != Some(bytes.len()) {
+    if body.checked_add(CHECKSUM_LEN) != Some(bytes.len()) {
         return Err(corrupt("length disagrees with header"));
     }
-    let stored = u32::from_le_bytes(word(bytes, body)?);
-    if crc32(bytes.get(..body).unwrap_or(&[])) != stored {
-        return Err(corrupt("checksum mismatch"));
-    }
+    format::verify_checksum(bytes)?;
     Ok(Header {
         version,
         kind,
@@ -210,22 +165,19 @@ pub fn load<'a>(
     let nodes = buffer(nodes, h.n_nodes)?;
     let roots = buffer(roots, h.n_trees)?;
     let base = buffer(base, h.n_base)?;
-    let mut at = HEADER_LEN;
+    let mut r = Reader::new(bytes.get(HEADER_LEN..).unwrap_or_default());
     for b in base.iter_mut() {
-        *b = f32::from_le_bytes(word(bytes, at)?);
-        at += 4;
+        *b = r.f32()?;
     }
-    for r in roots.iter_mut() {
-        *r = u32::from_le_bytes(word(bytes, at)?);
-        at += 4;
+    for root in roots.iter_mut() {
+        *root = r.u32()?;
     }
     for node in nodes.iter_mut() {
         *node = Node {
-            feature: u32::from_le_bytes(word(bytes, at)?),
-            value: f32::from_le_bytes(word(bytes, at + 4)?),
-            left: u32::from_le_bytes(word(bytes, at + 8)?),
+            feature: r.u32()?,
+            value: r.f32()?,
+            left: r.u32()?,
         };
-        at += NODE_LEN;
     }
     if h.version == VERSION_NO_FLAGS && nodes.iter().any(|n| n.default_left()) {
         return Err(corrupt("default-left flag in a version-1 model"));

@@ -27,6 +27,7 @@ use crate::kernels::matvec_s8::{
 };
 use crate::nn::activation::Activation;
 use crate::nn::batchnorm::EPS;
+use crate::nn::serialize::{read_layers, write_layers};
 use crate::nn::topology::{plan, Topology, MAX_LAYERS};
 use crate::nn::view::{ping_pong, ping_pong_len, MlpView};
 
@@ -194,16 +195,7 @@ pub fn quantize(view: &MlpView<'_>, ranges: &[(f32, f32)], out: &mut [u8]) -> Re
         available,
     })?;
     let mut w = Writer::with_header(out, &MAGIC, VERSION);
-    w.u16(layers as u16);
-    for &size in topo.sizes() {
-        let size = u32::try_from(size).map_err(|_| Error::InvalidParameter {
-            name: "layer size exceeds u32",
-        })?;
-        w.u32(size);
-    }
-    for a in topo.activations() {
-        w.put(&[a.code()]);
-    }
+    write_layers(&mut w, &topo)?;
     let mut quants = [TensorQuant {
         scale: 1.0,
         zero: 0,
@@ -291,21 +283,11 @@ impl<'a> QuantMlp<'a> {
     /// channel shifts, length.
     pub fn new(bytes: &'a [u8]) -> Result<Self> {
         let mut r = format::open(bytes, &MAGIC, VERSION)?;
-        let layers = usize::from(r.u16()?);
-        if layers == 0 || layers > MAX_LAYERS {
-            return Err(corrupt("layer count out of range"));
-        }
-        let mut sizes = [0usize; MAX_LAYERS + 1];
-        for s in sizes.iter_mut().take(layers + 1) {
-            *s = usize::try_from(r.u32()?).map_err(|_| corrupt("layer size too large"))?;
-        }
-        let mut activations = [Activation::Identity; MAX_LAYERS];
-        for a in activations.iter_mut().take(layers) {
-            *a = match Activation::from_code(r.u8()?) {
-                Some(a @ (Activation::Identity | Activation::Relu)) => a,
-                _ => return Err(corrupt("unsupported activation")),
-            };
-        }
+        let (layers, sizes, activations) =
+            read_layers(&mut r, |code| match Activation::from_code(code) {
+                Some(a @ (Activation::Identity | Activation::Relu)) => Ok(a),
+                _ => Err(corrupt("unsupported activation")),
+            })?;
         let topology = Topology::new(&sizes[..=layers], &activations[..layers])
             .map_err(|_| corrupt("invalid layer sizes"))?;
         let mut quants = [TensorQuant {

@@ -16,7 +16,7 @@
 //! `Err(Corrupt)`, never a panic.
 
 use crate::error::{Error, Result};
-use crate::format::{self, corrupt, Writer, CHECKSUM_LEN};
+use crate::format::{self, corrupt, Reader, Writer, CHECKSUM_LEN};
 use crate::nn::activation::Activation;
 use crate::nn::mlp::Mlp;
 use crate::nn::topology::{Topology, MAX_LAYERS};
@@ -104,21 +104,9 @@ impl Mlp<'_> {
             needed: len,
             available,
         })?;
-        let layers = u16::try_from(topo.layers()).map_err(|_| Error::InvalidParameter {
-            name: "too many layers",
-        })?;
         let mut w = Writer::with_header(out, &MAGIC, VERSION);
         w.put(&[dtype.code(), u8::from(topo.batch_norm())]);
-        w.u16(layers);
-        for &size in topo.sizes() {
-            let size = u32::try_from(size).map_err(|_| Error::InvalidParameter {
-                name: "layer size exceeds u32",
-            })?;
-            w.u32(size);
-        }
-        for a in topo.activations() {
-            w.put(&[a.code()]);
-        }
+        write_layers(&mut w, topo)?;
         for &value in self.buffer() {
             if let Some(slot) = w.slot(dtype.size()) {
                 dtype.encode(value, slot);
@@ -127,6 +115,50 @@ impl Mlp<'_> {
         w.finish();
         Ok(len)
     }
+}
+
+/// Writes the layer count (u16), the `L + 1` layer sizes (u32) and the `L` activation codes
+/// of `topo`, as both MLP formats store them. Errors: `InvalidParameter` when the count
+/// exceeds `u16` or a size `u32`.
+pub(crate) fn write_layers(w: &mut Writer<'_>, topo: &Topology) -> Result<()> {
+    let layers = u16::try_from(topo.layers()).map_err(|_| Error::InvalidParameter {
+        name: "too many layers",
+    })?;
+    w.u16(layers);
+    for &size in topo.sizes() {
+        let size = u32::try_from(size).map_err(|_| Error::InvalidParameter {
+            name: "layer size exceeds u32",
+        })?;
+        w.u32(size);
+    }
+    for a in topo.activations() {
+        w.put(&[a.code()]);
+    }
+    Ok(())
+}
+
+/// Reads what [`write_layers`] writes: the layer count `L` (1..=[`MAX_LAYERS`]), the sizes
+/// (first `L + 1` entries) and the activations (first `L`, each code mapped by `activation`).
+/// Errors: `Corrupt` for a count out of range, a size beyond `usize`, a truncated field, or
+/// what `activation` refuses.
+#[allow(clippy::type_complexity)]
+pub(crate) fn read_layers(
+    r: &mut Reader<'_>,
+    activation: impl Fn(u8) -> Result<Activation>,
+) -> Result<(usize, [usize; MAX_LAYERS + 1], [Activation; MAX_LAYERS])> {
+    let layers = usize::from(r.u16()?);
+    if layers == 0 || layers > MAX_LAYERS {
+        return Err(corrupt("layer count out of range"));
+    }
+    let mut sizes = [0usize; MAX_LAYERS + 1];
+    for size in sizes.iter_mut().take(layers + 1) {
+        *size = usize::try_from(r.u32()?).map_err(|_| corrupt("layer size too large"))?;
+    }
+    let mut activations = [Activation::Identity; MAX_LAYERS];
+    for a in activations.iter_mut().take(layers) {
+        *a = activation(r.u8()?)?;
+    }
+    Ok((layers, sizes, activations))
 }
 
 /// Checks `bytes` (checksum, magic, version, dtype, flags, shapes, activations, length) and
@@ -138,18 +170,9 @@ pub fn read_header(bytes: &[u8]) -> Result<(Topology, Dtype, &[u8])> {
     if flags > 1 {
         return Err(corrupt("unknown flags"));
     }
-    let layers = usize::from(r.u16()?);
-    if layers == 0 || layers > MAX_LAYERS {
-        return Err(corrupt("layer count out of range"));
-    }
-    let mut sizes = [0usize; MAX_LAYERS + 1];
-    for size in sizes.iter_mut().take(layers + 1) {
-        *size = usize::try_from(r.u32()?).map_err(|_| corrupt("layer size too large"))?;
-    }
-    let mut activations = [Activation::Identity; MAX_LAYERS];
-    for a in activations.iter_mut().take(layers) {
-        *a = Activation::from_code(r.u8()?).ok_or(corrupt("unknown activation"))?;
-    }
+    let (layers, sizes, activations) = read_layers(&mut r, |code| {
+        Activation::from_code(code).ok_or(corrupt("unknown activation"))
+    })?;
     let topology = Topology::new(&sizes[..=layers], &activations[..layers])
         .and_then(|t| t.with_batch_norm(flags == 1))
         .map_err(|_| corrupt("invalid layer sizes"))?;

@@ -141,7 +141,6 @@ pub(crate) fn write_layers(w: &mut Writer<'_>, topo: &Topology) -> Result<()> {
 /// (first `L + 1` entries) and the activations (first `L`, each code mapped by `activation`).
 /// Errors: `Corrupt` for a count out of range, a size beyond `usize`, a truncated field, or
 /// what `activation` refuses.
-#[allow(clippy::type_complexity)]
 pub(crate) fn read_layers(
     r: &mut Reader<'_>,
     activation: impl Fn(u8) -> Result<Activation>,

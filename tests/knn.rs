@@ -407,3 +407,49 @@ fn auto_search_prefers_the_tree_only_for_many_low_dimensional_points() {
     assert_eq!(Search::Auto.resolve(1 << 20, 64), Search::BruteForce);
     assert_eq!(Search::BruteForce.resolve(1 << 20, 2), Search::BruteForce);
 }
+
+/// The tree's structure and its pruning, which result comparisons alone cannot see: leaves of
+/// at most `leaf_size` distinct points that partition the rows, about `rows / leaf_size` of
+/// them, and 1-NN searches on spread-out 2-D data that measure a small fraction of the points
+/// while returning brute force's answer.
+#[test]
+fn tree_splits_into_small_leaves_and_searches_prune() {
+    let (rows, leaf_size) = (4096usize, 16usize);
+    let mut rng = edgeml_core::rng::Rng::new(11);
+    let data: Vec<f32> = (0..rows * 2).map(|_| rng.uniform(0.0, 1.0)).collect();
+    let points = Points::new(&data, rows, 2).unwrap();
+    let mut permutation = vec![0u32; rows];
+    let mut nodes = vec![KdNode::default(); KdTree::node_count(rows, leaf_size).unwrap()];
+    let tree = KdTree::build(points, leaf_size, &mut permutation, &mut nodes).unwrap();
+    let sizes: Vec<usize> = tree.leaf_sizes().collect();
+    assert_eq!(
+        sizes.iter().sum::<usize>(),
+        rows,
+        "leaves partition the rows"
+    );
+    assert!(
+        sizes.iter().all(|&s| (1..=leaf_size).contains(&s)),
+        "{sizes:?}"
+    );
+    assert!(sizes.len() >= rows / leaf_size, "{} leaves", sizes.len());
+    let mut measured = 0usize;
+    let queries = 200;
+    for _ in 0..queries {
+        let query = [rng.uniform(0.0, 1.0), rng.uniform(0.0, 1.0)];
+        let mut top = TopK::<1>::new(1).unwrap();
+        measured += tree
+            .search_counted(&query, Metric::SquaredL2, &mut top)
+            .unwrap();
+        let nearest = (0..rows)
+            .map(|r| {
+                let (x, y) = (data[2 * r] - query[0], data[2 * r + 1] - query[1]);
+                (f64::from(x).powi(2) + f64::from(y).powi(2), r)
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap();
+        assert_eq!(top.as_slice()[0].index, nearest.1);
+    }
+    let mean = measured as f64 / queries as f64;
+    // A handful of leaves around the query: far below the 4096 points brute force measures.
+    assert!(mean < 8.0 * leaf_size as f64, "mean points measured {mean}");
+}

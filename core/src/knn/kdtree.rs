@@ -115,6 +115,17 @@ impl<'a> KdTree<'a> {
         metric: Metric,
         top: &mut TopK<K>,
     ) -> Result<()> {
+        self.search_counted(query, metric, top).map(|_| ())
+    }
+
+    /// [`KdTree::search`], returning how many points it measured a distance to: on spread-out
+    /// data the pruning keeps this far below the row count.
+    pub fn search_counted<const K: usize>(
+        &self,
+        query: &[f32],
+        metric: Metric,
+        top: &mut TopK<K>,
+    ) -> Result<usize> {
         if query.len() != self.points.cols() {
             return Err(Error::ShapeMismatch {
                 expected: self.points.cols(),
@@ -123,9 +134,17 @@ impl<'a> KdTree<'a> {
         }
         ensure_finite(query)?;
         if self.nodes.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         self.visit(0, query, metric, top)
+    }
+
+    /// The number of points in each leaf, in node order; the leaves partition the rows.
+    pub fn leaf_sizes(&self) -> impl Iterator<Item = usize> + 'a {
+        self.nodes
+            .iter()
+            .filter(|node| node.dimension == LEAF)
+            .map(|node| node.end.saturating_sub(node.start) as usize)
     }
 
     /// Depth-first walk with an explicit stack of far subtrees, each with its plane bound. A
@@ -137,14 +156,15 @@ impl<'a> KdTree<'a> {
         query: &[f32],
         metric: Metric,
         top: &mut TopK<K>,
-    ) -> Result<()> {
+    ) -> Result<usize> {
+        let mut measured = 0usize;
         let mut far_stack: Vec<(usize, f32), MAX_DEPTH> = Vec::new();
         let mut next = Some(root);
         loop {
             let node_index = match next.take() {
                 Some(index) => index,
                 None => match far_stack.pop() {
-                    None => return Ok(()),
+                    None => return Ok(measured),
                     Some((index, bound)) => match top.worst_distance() {
                         Some(worst) if bound > worst => continue,
                         _ => index,
@@ -170,6 +190,7 @@ impl<'a> KdTree<'a> {
                         distance: distance(metric, query, point)?,
                     });
                 }
+                measured += members.len();
                 continue;
             }
             let coordinate = *query.get(node.dimension as usize).ok_or(Error::Corrupt {

@@ -366,36 +366,19 @@ impl<'a> QuantMlp<'a> {
     /// (`[outputs]`, parameters [`QuantMlp::tensor_quant`]`(L)`). Errors: `ShapeMismatch` for
     /// wrong lengths, `BufferTooSmall` for a short scratch.
     pub fn forward(&self, x: &[i8], scratch: QuantScratch<'_>, out: &mut [i8]) -> Result<()> {
-        let topo = &self.topology;
-        ensure_len(topo.inputs(), x.len())?;
-        ensure_len(topo.outputs(), out.len())?;
-        let sizes = topo.sizes();
-        let act = fits(scratch.activations, quant_scratch_len(sizes))?;
+        let sizes = self.topology.sizes();
         let expanded = fits(scratch.expanded, quant_expanded_len(sizes))?;
-        let layers = topo.layers();
-        let (mut current, mut spare) = ping_pong(act, layers);
-        for l in 0..layers {
-            let (inputs, outputs) = (sizes[l], sizes[l + 1]);
-            let input: &[i8] = if l == 0 { x } else { &current[..inputs] };
-            let target: &mut [i8] = if l + 1 == layers {
-                &mut *out
-            } else {
-                &mut spare[..outputs]
-            };
-            let (channels, weights) = self.layer(l)?;
-            let expanded = &mut expanded[..inputs];
-            expand_input(input, self.quants[l].zero, expanded)?;
-            let y = self.quants[l + 1];
-            let min = if topo.activations()[l] == Activation::Relu {
-                y.zero as i8
-            } else {
-                -128
-            };
-            let q = OutputQuant { zero: y.zero, min };
-            dense_s8(expanded, weights, channels, q, target)?;
-            core::mem::swap(&mut current, &mut spare);
-        }
-        Ok(())
+        self.walk_layers(x, scratch.activations, out, |layer| {
+            let expanded = &mut expanded[..layer.input.len()];
+            expand_input(layer.input, layer.input_zero, expanded)?;
+            dense_s8(
+                expanded,
+                layer.weights,
+                layer.channels,
+                layer.quant,
+                layer.output,
+            )
+        })
     }
 
     /// [`QuantMlp::forward`] through the element-by-element reference kernel (for tests).
@@ -405,17 +388,38 @@ impl<'a> QuantMlp<'a> {
         scratch: QuantScratch<'_>,
         out: &mut [i8],
     ) -> Result<()> {
+        self.walk_layers(x, scratch.activations, out, |layer| {
+            matvec_s8::dense_s8_reference(
+                layer.input,
+                layer.input_zero,
+                layer.weights,
+                layer.channels,
+                layer.quant,
+                layer.output,
+            )
+        })
+    }
+
+    /// Checks the lengths, then runs `dense` on every layer in order, the activations
+    /// ping-ponging through `activations` and the last layer writing `out`.
+    fn walk_layers(
+        &self,
+        x: &[i8],
+        activations: &mut [i8],
+        out: &mut [i8],
+        mut dense: impl FnMut(QuantLayer<'_>) -> Result<()>,
+    ) -> Result<()> {
         let topo = &self.topology;
         ensure_len(topo.inputs(), x.len())?;
         ensure_len(topo.outputs(), out.len())?;
         let sizes = topo.sizes();
-        let act = fits(scratch.activations, quant_scratch_len(sizes))?;
+        let act = fits(activations, quant_scratch_len(sizes))?;
         let layers = topo.layers();
         let (mut current, mut spare) = ping_pong(act, layers);
         for l in 0..layers {
             let (inputs, outputs) = (sizes[l], sizes[l + 1]);
             let input: &[i8] = if l == 0 { x } else { &current[..inputs] };
-            let target: &mut [i8] = if l + 1 == layers {
+            let output: &mut [i8] = if l + 1 == layers {
                 &mut *out
             } else {
                 &mut spare[..outputs]
@@ -427,13 +431,28 @@ impl<'a> QuantMlp<'a> {
             } else {
                 -128
             };
-            let q = OutputQuant { zero: y.zero, min };
-            let zx = self.quants[l].zero;
-            matvec_s8::dense_s8_reference(input, zx, weights, channels, q, target)?;
+            dense(QuantLayer {
+                input,
+                input_zero: self.quants[l].zero,
+                weights,
+                channels,
+                quant: OutputQuant { zero: y.zero, min },
+                output,
+            })?;
             core::mem::swap(&mut current, &mut spare);
         }
         Ok(())
     }
+}
+
+/// One layer's operands as [`QuantMlp::walk_layers`] hands them to a kernel.
+struct QuantLayer<'l> {
+    input: &'l [i8],
+    input_zero: i32,
+    weights: &'l [u8],
+    channels: &'l [u8],
+    quant: OutputQuant,
+    output: &'l mut [i8],
 }
 
 fn fits<T>(buffer: &mut [T], needed: usize) -> Result<&mut [T]> {
